@@ -1,0 +1,197 @@
+//! The CPU-bound workload: naive recursive Fibonacci.
+//!
+//! The experiments need a task that keeps a core busy and never waits on anything
+//! outside the CPU. Naive recursion does exactly that: `fibonacci(n)` makes about
+//! 1.6ⁿ calls and touches almost no memory. The recursion is naive **on purpose**;
+//! a loop or memoisation would finish in nanoseconds and teach nothing.
+//!
+//! The numbering follows the article: `fibonacci(1) = 0`, `fibonacci(2) = 1`, and
+//! every later term is the sum of the two before it. So `fibonacci(30) = 514229`.
+//!
+//! # Layout
+//! - [`fibonacci`] and [`fibonacci_with`]: the checked entry points. `n < 1` is the
+//!   article's "incorrect input"; `n > MAX_N` is refused because it would run for
+//!   minutes.
+//! - [`timed_fibonacci`]: the same, wrapped in the wall-clock record ([`Timed`]) that
+//!   every pool writes to its CSV.
+//! - The checkpoint hook: [`fibonacci_with`] calls a closure at every step of the
+//!   recursion. The simulated GIL in the `pools` crate uses it to make a thread give
+//!   up the lock, the way CPython's eval loop checks for a drop request between
+//!   bytecodes. [`fibonacci`] passes an empty closure, which the compiler removes
+//!   entirely (see `benches/checkpoint.rs`, which compares it with a hand-written
+//!   naive version).
+//!
+//! ```
+//! assert_eq!(fib::fibonacci(10).unwrap(), 34);
+//! assert!(fib::fibonacci(0).is_err());
+//! ```
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The largest `n` accepted.
+///
+/// Naive recursion costs about 1.6ⁿ calls: `fibonacci(41)` takes about a second on a
+/// laptop core, so `fibonacci(50)` takes about a minute and every step beyond
+/// multiplies that by 1.6. (The result itself would fit a `u64` up to n = 94.)
+pub const MAX_N: u32 = 50;
+
+/// Why an input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FibError {
+    /// The article's "incorrect input": the sequence starts at n = 1.
+    #[error("incorrect input {0}: n must be at least 1 (fibonacci(1) = 0)")]
+    TooSmall(i64),
+    /// Valid mathematically, but naive recursion would take far too long.
+    #[error(
+        "n = {0} is too large: naive recursion above n = {MAX_N} would run for minutes or more"
+    )]
+    TooLarge(i64),
+}
+
+/// Checks that `n` is in `1..=MAX_N` and converts it.
+///
+/// Takes an `i64` so that callers can pass whatever the user typed, negative or not,
+/// and get the right message back.
+pub fn check_input(n: i64) -> Result<u32, FibError> {
+    const MAX: i64 = MAX_N as i64;
+    match n {
+        i64::MIN..=0 => Err(FibError::TooSmall(n)),
+        1..=MAX => Ok(n as u32),
+        _ => Err(FibError::TooLarge(n)),
+    }
+}
+
+/// The n-th Fibonacci number, computed by naive recursion.
+///
+/// ```
+/// assert_eq!(fib::fibonacci(1), Ok(0));
+/// assert_eq!(fib::fibonacci(2), Ok(1));
+/// assert_eq!(fib::fibonacci(30), Ok(514229));
+/// ```
+pub fn fibonacci(n: u32) -> Result<u64, FibError> {
+    fibonacci_with(n, &mut || {})
+}
+
+/// [`fibonacci`], calling `checkpoint` once per recursive call.
+///
+/// This is the hook the GIL simulation uses. The closure is generic, so each caller
+/// gets its own copy of the recursion with the closure inlined: an empty closure
+/// costs nothing, and one that reads a flag costs a load and a branch.
+///
+/// Keep the closure small. A closure that captures a single reference inlines well;
+/// one that captures several can make the recursion measurably slower.
+///
+/// ```
+/// let mut calls = 0u64;
+/// let value = fib::fibonacci_with(10, &mut || calls += 1).unwrap();
+/// assert_eq!(value, 34);
+/// assert_eq!(calls, 109); // one per node of the call tree
+/// ```
+pub fn fibonacci_with<C: FnMut()>(n: u32, checkpoint: &mut C) -> Result<u64, FibError> {
+    let n = check_input(i64::from(n))?;
+    Ok(naive(n, checkpoint))
+}
+
+/// The recursion itself, on an input already checked to be in `1..=MAX_N`.
+fn naive<C: FnMut()>(n: u32, checkpoint: &mut C) -> u64 {
+    checkpoint();
+    match n {
+        1 => 0,
+        2 => 1,
+        _ => naive(n - 1, checkpoint) + naive(n - 2, checkpoint),
+    }
+}
+
+/// A value together with the wall-clock interval in which it was computed.
+///
+/// This is the record each pool writes as one CSV row. The times are Unix seconds as
+/// `f64`, which keeps sub-microsecond resolution for present-day dates and matches the
+/// article's `time.time()` values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timed<T> {
+    /// When the work started, in Unix seconds.
+    pub start: f64,
+    /// When the work finished, in Unix seconds.
+    pub end: f64,
+    /// What the work produced.
+    pub value: T,
+}
+
+impl<T> Timed<T> {
+    /// Runs `work` and records when it started and ended.
+    pub fn measure(work: impl FnOnce() -> T) -> Self {
+        let start = unix_now();
+        let value = work();
+        let end = unix_now();
+        Timed { start, end, value }
+    }
+
+    /// `end - start`, in seconds.
+    pub fn elapsed(&self) -> f64 {
+        self.end - self.start
+    }
+}
+
+/// The current wall-clock time in Unix seconds.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// [`fibonacci`], timed: the record every pool writes.
+///
+/// An input error is returned before the clock starts.
+pub fn timed_fibonacci(n: u32) -> Result<Timed<u64>, FibError> {
+    timed_fibonacci_with(n, &mut || {})
+}
+
+/// [`fibonacci_with`], timed.
+pub fn timed_fibonacci_with<C: FnMut()>(
+    n: u32,
+    checkpoint: &mut C,
+) -> Result<Timed<u64>, FibError> {
+    let n = check_input(i64::from(n))?;
+    Ok(Timed::measure(|| naive(n, checkpoint)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_the_articles_numbering() {
+        let expected = [(1, 0), (2, 1), (3, 1), (4, 2), (10, 34), (30, 514_229)];
+        for (n, value) in expected {
+            assert_eq!(fibonacci(n), Ok(value), "fibonacci({n})");
+        }
+    }
+
+    #[test]
+    fn refuses_zero_negative_and_too_large() {
+        assert_eq!(check_input(0), Err(FibError::TooSmall(0)));
+        assert_eq!(check_input(-3), Err(FibError::TooSmall(-3)));
+        assert_eq!(check_input(99), Err(FibError::TooLarge(99)));
+        assert_eq!(check_input(i64::from(MAX_N)), Ok(MAX_N));
+        assert_eq!(fibonacci(0), Err(FibError::TooSmall(0)));
+        assert_eq!(fibonacci(MAX_N + 1), Err(FibError::TooLarge(51)));
+    }
+
+    #[test]
+    fn checkpoint_runs_once_per_call() {
+        let mut calls = 0u64;
+        assert_eq!(fibonacci_with(20, &mut || calls += 1), Ok(4181));
+        // The call tree of fibonacci(n) has 2 * fibonacci(n + 1) - 1 nodes.
+        assert_eq!(calls, 2 * fibonacci(21).unwrap() - 1);
+    }
+
+    #[test]
+    fn timed_record_is_ordered() {
+        let t = timed_fibonacci(25).unwrap();
+        assert_eq!(t.value, 46_368);
+        assert!(t.start > 1.0e9, "start is a Unix time");
+        assert!(t.end >= t.start);
+        assert_eq!(t.elapsed(), t.end - t.start);
+    }
+}

@@ -1,0 +1,22 @@
+//! Why naive Fibonacci is a good CPU-bound workload: each step of n costs about
+//! 1.6 times the one before, and nothing in it ever waits.
+//!
+//! ```text
+//! cargo run --release --example 01-fibonacci-growth
+//! ```
+//!
+//! Expect the ratio column to settle near 1.618, the golden ratio: the call tree of
+//! fibonacci(n) has about φⁿ nodes.
+
+fn main() -> anyhow::Result<()> {
+    let mut previous: Option<f64> = None;
+    println!("{:>3}  {:>12}  {:>9}  {:>6}", "n", "value", "seconds", "ratio");
+    for n in 25..=36 {
+        let timed = fib::timed_fibonacci(n)?;
+        let seconds = timed.elapsed();
+        let ratio = previous.map_or(String::from("-"), |p| format!("{:.3}", seconds / p));
+        println!("{n:>3}  {:>12}  {seconds:>9.4}  {ratio:>6}", timed.value);
+        previous = Some(seconds);
+    }
+    Ok(())
+}
