@@ -1,0 +1,62 @@
+//! The interface every pool implements.
+
+use crate::record::{PoolKind, TaskError, TaskRecord};
+use crate::task::Task;
+
+/// The result of one task: its record, or why it has none.
+pub type TaskResult<O> = Result<TaskRecord<O>, TaskError>;
+
+/// A pool of workers that maps a task over inputs.
+///
+/// `map` behaves like Python's `Executor.map` with `chunksize=1`: each idle worker
+/// takes the next input, and the results come back in input order.
+pub trait Executor {
+    /// Which kind of pool this is.
+    fn kind(&self) -> PoolKind;
+
+    /// How many workers run tasks.
+    fn workers(&self) -> usize;
+
+    /// Runs `task` on every input and returns the results in input order, calling
+    /// `on_done` once per finished task (for progress bars). `on_done` may be called
+    /// from worker threads, in any order.
+    fn map_observed<T: Task>(
+        &mut self,
+        task: &T,
+        inputs: &[T::Input],
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<TaskResult<T::Output>>;
+
+    /// Runs `task` on every input and returns the results in input order.
+    fn map<T: Task>(&mut self, task: &T, inputs: &[T::Input]) -> Vec<TaskResult<T::Output>> {
+        self.map_observed(task, inputs, &|| {})
+    }
+}
+
+/// Why a pool could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// A pool needs at least one worker.
+    #[error("a pool needs at least one worker")]
+    NoWorkers,
+    /// Starting a worker failed.
+    #[error("cannot start worker {worker}: {reason}")]
+    Start {
+        /// The worker that failed to start.
+        worker: usize,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `fork` was asked for in a process that runs other threads.
+    #[error(
+        "the fork start method needs a single-threaded parent, but this process runs {0} threads; \
+         use the forkserver or spawn start method"
+    )]
+    NotSingleThreaded(usize),
+    /// The forkserver start method was asked for, but no forkserver was started.
+    #[error(
+        "no forkserver is running: call pools::forkserver::start at the top of main, \
+         before any thread is started"
+    )]
+    NoForkserver,
+}

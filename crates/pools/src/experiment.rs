@@ -1,0 +1,149 @@
+//! One experiment: start a pool, map a task over the inputs, stop the pool, and
+//! record what happened, as the article's `run_experiment` does.
+//!
+//! The measured time includes starting and stopping the workers, as it does in the
+//! article (its pool lives in a `with` block inside the timed region).
+
+use std::time::Duration;
+
+use nix::sys::resource::{UsageWho, getrusage};
+
+use crate::executor::{Executor, PoolError, TaskResult};
+use crate::gil::{GilThreadPool, HeldInterval};
+use crate::process::{ProcessPool, StartMethod};
+use crate::record::PoolKind;
+use crate::task::Task;
+use crate::thread_pool::ThreadPool;
+
+/// Which pool to build, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolConfig {
+    /// Process, thread or GIL-thread pool.
+    pub kind: PoolKind,
+    /// How many workers.
+    pub workers: usize,
+    /// How process workers start (ignored by thread pools).
+    pub start_method: StartMethod,
+    /// The GIL's switch interval (ignored by other pools).
+    pub switch_interval: Duration,
+}
+
+/// The summary of one experiment: one row of `experiments.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentRecord {
+    /// `{pool}-{short}`, e.g. `process-fibo`; also the stem of its CSV file.
+    pub tag: String,
+    /// Which pool ran it.
+    pub pool: PoolKind,
+    /// The task's name, e.g. `fibonacci`.
+    pub function: &'static str,
+    /// How many tasks (inputs) it ran.
+    pub inputs: usize,
+    /// How many workers the pool had.
+    pub workers: usize,
+    /// For process pools: how the workers were started.
+    pub start_method: Option<StartMethod>,
+    /// For the GIL pool: the switch interval, in milliseconds.
+    pub switch_interval_ms: Option<f64>,
+    /// When the pool started to be built, in Unix seconds.
+    pub started_at: f64,
+    /// When the pool had been stopped, in Unix seconds.
+    pub finished_at: f64,
+    /// `finished_at - started_at`, in seconds.
+    pub makespan: f64,
+    /// Voluntary context switches (a thread blocked and gave up its core) during the
+    /// experiment, in this process and in the children it reaped: the workers.
+    pub voluntary_switches: i64,
+    /// Involuntary context switches (the kernel took the core away, e.g. at the end of
+    /// a time slice), counted the same way.
+    pub involuntary_switches: i64,
+    /// How many times the simulated GIL changed hands (0 for other pools).
+    pub gil_switches: u64,
+}
+
+/// Everything one experiment produced.
+#[derive(Debug)]
+pub struct Outcome<O> {
+    /// The summary.
+    pub record: ExperimentRecord,
+    /// One result per input, in input order.
+    pub tasks: Vec<TaskResult<O>>,
+    /// For the GIL pool: every interval a worker held the lock. Empty otherwise.
+    pub held: Vec<HeldInterval>,
+}
+
+/// Runs `task` over `inputs` on a fresh pool built from `config`, tagging the run
+/// `{pool}-{short}`.
+pub fn run<T: Task>(
+    config: &PoolConfig,
+    short: &str,
+    task: &T,
+    inputs: &[T::Input],
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Outcome<T::Output>, PoolError> {
+    let before = Switches::now();
+    let started_at = fib::unix_now();
+    let (tasks, held, gil_switches) = match config.kind {
+        PoolKind::Process => {
+            let mut pool = ProcessPool::new(config.workers, config.start_method)?;
+            let tasks = pool.map_observed(task, inputs, on_done);
+            drop(pool); // stop and reap the workers inside the timed region
+            (tasks, Vec::new(), 0)
+        }
+        PoolKind::Thread => {
+            let mut pool = ThreadPool::new(config.workers)?;
+            (pool.map_observed(task, inputs, on_done), Vec::new(), 0)
+        }
+        PoolKind::Gil => {
+            let mut pool = GilThreadPool::new(config.workers, config.switch_interval)?;
+            let tasks = pool.map_observed(task, inputs, on_done);
+            (tasks, pool.held_intervals(), pool.switches())
+        }
+    };
+    let finished_at = fib::unix_now();
+    let after = Switches::now();
+    let record = ExperimentRecord {
+        tag: format!("{}-{short}", config.kind),
+        pool: config.kind,
+        function: T::NAME,
+        inputs: inputs.len(),
+        workers: config.workers,
+        start_method: (config.kind == PoolKind::Process).then_some(config.start_method),
+        switch_interval_ms: (config.kind == PoolKind::Gil)
+            .then(|| config.switch_interval.as_secs_f64() * 1000.0),
+        started_at,
+        finished_at,
+        makespan: finished_at - started_at,
+        voluntary_switches: after.voluntary - before.voluntary,
+        involuntary_switches: after.involuntary - before.involuntary,
+        gil_switches,
+    };
+    Ok(Outcome {
+        record,
+        tasks,
+        held,
+    })
+}
+
+/// Context-switch counters of this process plus its reaped children.
+#[derive(Debug, Clone, Copy)]
+struct Switches {
+    voluntary: i64,
+    involuntary: i64,
+}
+
+impl Switches {
+    fn now() -> Self {
+        let mut total = Switches {
+            voluntary: 0,
+            involuntary: 0,
+        };
+        for who in [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN] {
+            if let Ok(usage) = getrusage(who) {
+                total.voluntary += usage.voluntary_context_switches();
+                total.involuntary += usage.involuntary_context_switches();
+            }
+        }
+        total
+    }
+}

@@ -1,0 +1,289 @@
+//! A simulated global interpreter lock, and the thread pool that runs under it.
+//!
+//! Rust threads run in parallel, so to reproduce what the article saw with CPython
+//! threads we put them under a lock of the same design as CPython's GIL
+//! (`Python/ceval_gil.c`, "forced switching"):
+//!
+//! 1. A thread must hold the lock to compute. Only one thread holds it at a time, so
+//!    threads take turns: they run *concurrently*, never in *parallel*.
+//! 2. A thread that wants the lock waits on a condition variable for at most the
+//!    *switch interval* (5 ms by default, `sys.getswitchinterval()` in Python). If the
+//!    interval passes and no other thread has taken the lock meanwhile, it sets the
+//!    *drop request* flag.
+//! 3. The holder checks that flag at every [`checkpoint`](Context::checkpoint) (CPython
+//!    checks its "eval breaker" between bytecodes). When it is set, the holder releases
+//!    the lock and then waits until some other thread has taken it, so that it cannot
+//!    grab the lock straight back. That wait is what makes the switch *forced*.
+//! 4. Blocking work runs inside [`allow_threads`](Context::allow_threads), which
+//!    releases the lock for its duration, like CPython around a socket call. Waits
+//!    therefore overlap even under the GIL.
+//!
+//! Every interval during which a thread held the lock is recorded, so tests can prove
+//! that no two intervals overlap and `report` can draw who held the lock when.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::executor::{Executor, PoolError, TaskResult};
+use crate::record::PoolKind;
+use crate::task::{Context, Task};
+use crate::thread_pool::{claim_loop, run_one, run_workers};
+
+/// CPython's default switch interval, `sys.getswitchinterval()`.
+pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
+
+/// One stretch of time during which one worker thread held the lock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldInterval {
+    /// The worker's index in its pool.
+    pub worker: usize,
+    /// The worker's kernel thread id.
+    pub tid: i32,
+    /// When it took the lock, in Unix seconds.
+    pub acquired_at: f64,
+    /// When it released the lock, in Unix seconds.
+    pub released_at: f64,
+}
+
+/// The state behind the lock's mutex (CPython keeps the same three fields).
+#[derive(Debug, Default)]
+struct State {
+    /// Is the GIL held right now?
+    locked: bool,
+    /// Who took it last. A forced drop waits until this is someone else.
+    last_holder: Option<usize>,
+    /// How many times the GIL has been taken. A waiter that times out only sets the
+    /// drop request if this has not moved, i.e. nobody else got the lock meanwhile.
+    switch_number: u64,
+    /// How many times the GIL passed from one thread to a different one.
+    switches: u64,
+}
+
+/// The simulated global interpreter lock.
+#[derive(Debug)]
+pub struct Gil {
+    state: Mutex<State>,
+    /// Signalled when the GIL is released: a waiter may take it.
+    released: Condvar,
+    /// Signalled when the GIL is taken: a thread that was forced to drop it may go on.
+    taken: Condvar,
+    /// Set by a waiter that has waited a whole interval; read by the holder at every
+    /// checkpoint. Atomic so that the check costs one relaxed load.
+    drop_request: AtomicBool,
+    interval: Duration,
+}
+
+impl Gil {
+    /// A free GIL with the given switch interval.
+    pub fn new(interval: Duration) -> Self {
+        Gil {
+            state: Mutex::default(),
+            released: Condvar::new(),
+            taken: Condvar::new(),
+            drop_request: AtomicBool::new(false),
+            interval: interval.max(Duration::from_micros(1)),
+        }
+    }
+
+    /// How many times the GIL has passed from one thread to another.
+    pub fn switches(&self) -> u64 {
+        self.lock_state().switches
+    }
+
+    /// Blocks until `worker` holds the GIL (CPython's `take_gil`).
+    fn take(&self, worker: usize) {
+        let mut state = self.lock_state();
+        while state.locked {
+            let seen = state.switch_number;
+            let (next, timeout) = self
+                .released
+                .wait_timeout(state, self.interval)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            // A whole interval passed and nobody else took the GIL meanwhile: ask the
+            // holder to let go at its next checkpoint.
+            if timeout.timed_out() && state.locked && state.switch_number == seen {
+                self.drop_request.store(true, Ordering::Relaxed);
+            }
+        }
+        state.locked = true;
+        state.switch_number += 1;
+        if state.last_holder != Some(worker) {
+            state.switches += 1;
+        }
+        state.last_holder = Some(worker);
+        // Our request, if we made one, has been granted.
+        self.drop_request.store(false, Ordering::Relaxed);
+        // Wake the thread that was forced out, if one is waiting for this moment.
+        self.taken.notify_all();
+    }
+
+    /// Releases the GIL (CPython's `drop_gil`). With `forced`, also waits until
+    /// another thread has taken it, so that the releasing thread cannot take it back
+    /// at once and starve the thread that asked.
+    fn drop_gil(&self, worker: usize, forced: bool) {
+        let mut state = self.lock_state();
+        state.locked = false;
+        self.released.notify_one();
+        if forced {
+            while state.last_holder == Some(worker) && !state.locked {
+                state = self
+                    .taken
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this mutex cannot leave `State` inconsistent: each
+        // critical section writes plain fields with no early exit.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One worker's hold on the GIL: the [`Context`] that tasks in the GIL pool see.
+///
+/// Created holding the lock. Records every interval it held the lock.
+#[derive(Debug)]
+pub struct GilGuard<'a> {
+    gil: &'a Gil,
+    worker: usize,
+    tid: i32,
+    acquired_at: f64,
+    held: Vec<HeldInterval>,
+}
+
+impl<'a> GilGuard<'a> {
+    /// Blocks until `worker` holds `gil`.
+    pub fn acquire(gil: &'a Gil, worker: usize) -> Self {
+        gil.take(worker);
+        GilGuard {
+            gil,
+            worker,
+            tid: nix::unistd::gettid().as_raw(),
+            acquired_at: fib::unix_now(),
+            held: Vec::new(),
+        }
+    }
+
+    /// Releases the lock for good and returns every interval this guard held it.
+    pub fn release(mut self) -> Vec<HeldInterval> {
+        self.record_release();
+        self.gil.drop_gil(self.worker, false);
+        std::mem::take(&mut self.held)
+    }
+
+    fn record_release(&mut self) {
+        self.held.push(HeldInterval {
+            worker: self.worker,
+            tid: self.tid,
+            acquired_at: self.acquired_at,
+            released_at: fib::unix_now(),
+        });
+    }
+
+    fn reacquire(&mut self) {
+        self.gil.take(self.worker);
+        self.acquired_at = fib::unix_now();
+    }
+
+    /// The slow path of [`checkpoint`](Context::checkpoint), kept out of line so
+    /// that the check inlined into the recursion is a single load and branch.
+    #[cold]
+    #[inline(never)]
+    fn yield_gil(&mut self) {
+        self.record_release();
+        self.gil.drop_gil(self.worker, true);
+        self.reacquire();
+    }
+}
+
+impl Context for GilGuard<'_> {
+    #[inline(always)]
+    fn checkpoint(&mut self) {
+        if self.gil.drop_request.load(Ordering::Relaxed) {
+            self.yield_gil();
+        }
+    }
+
+    fn allow_threads<R>(&mut self, blocking: impl FnOnce() -> R) -> R {
+        self.record_release();
+        self.gil.drop_gil(self.worker, false);
+        let result = blocking();
+        self.reacquire();
+        result
+    }
+}
+
+/// A thread pool whose workers must hold one [`Gil`] to run: CPython's threads.
+#[derive(Debug)]
+pub struct GilThreadPool {
+    workers: usize,
+    gil: Gil,
+    held: Mutex<Vec<HeldInterval>>,
+}
+
+impl GilThreadPool {
+    /// A pool of `workers` threads sharing one GIL with the given switch interval.
+    pub fn new(workers: usize, switch_interval: Duration) -> Result<Self, PoolError> {
+        if workers == 0 {
+            return Err(PoolError::NoWorkers);
+        }
+        Ok(GilThreadPool {
+            workers,
+            gil: Gil::new(switch_interval),
+            held: Mutex::default(),
+        })
+    }
+
+    /// How many times the GIL passed from one thread to another so far.
+    pub fn switches(&self) -> u64 {
+        self.gil.switches()
+    }
+
+    /// Every interval during which a worker held the GIL so far, sorted by time.
+    pub fn held_intervals(&self) -> Vec<HeldInterval> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        held.sort_by(|a, b| a.acquired_at.total_cmp(&b.acquired_at));
+        held
+    }
+}
+
+impl Executor for GilThreadPool {
+    fn kind(&self) -> PoolKind {
+        PoolKind::Gil
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn map_observed<T: Task>(
+        &mut self,
+        task: &T,
+        inputs: &[T::Input],
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<TaskResult<T::Output>> {
+        let (gil, held) = (&self.gil, &self.held);
+        run_workers(self.workers, inputs.len(), |worker, claim| {
+            // Like a new CPython thread, a worker needs the GIL before it runs anything.
+            let mut guard = GilGuard::acquire(gil, worker);
+            let finished = claim_loop(worker, claim, |index| {
+                let result = run_one(task, &inputs[index], &mut guard);
+                on_done();
+                result
+            });
+            let intervals = guard.release();
+            held.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(intervals);
+            finished
+        })
+    }
+}

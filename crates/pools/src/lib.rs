@@ -1,0 +1,50 @@
+//! Three executors side by side (real threads, threads under a simulated GIL, and
+//! processes) and the article's experiment that compares them.
+//!
+//! **The claim.** For CPU-bound work, CPython threads do not speed anything up,
+//! because only the thread holding the global interpreter lock computes; processes
+//! do, because each has its own interpreter and its own core. For work that waits,
+//! threads do as well as processes, because waiting releases the lock. Rust threads
+//! have no GIL, so here real threads are as fast as processes for both kinds of work;
+//! the [`GilThreadPool`] puts the GIL back to show what Python programmers see.
+//!
+//! All three pools implement [`Executor`]: `map(task, inputs)` runs a [`Task`] on every
+//! input, each idle worker taking the next one, and returns results in input order.
+//!
+//! # Layout
+//!
+//! - [`task`]: the [`Task`] trait, the [`Context`] a task runs in, and the two tasks of
+//!   the experiment, [`Fibonacci`] (CPU-bound) and [`HttpFetch`] (IO-bound).
+//! - [`executor`]: the [`Executor`] trait.
+//! - [`thread_pool`]: [`ThreadPool`], real parallel threads.
+//! - [`gil`]: the simulated [`Gil`] and the [`GilThreadPool`] that runs under it.
+//! - [`process`]: [`ProcessPool`] and its start methods `fork`, `spawn`, `forkserver`.
+//! - [`experiment`]: run one pool over one set of inputs and record what happened.
+//! - [`output`]: write the CSV files, atomically.
+//! - [`spec`]: parse input SPECs such as `34..42` or `1000..1800:100`.
+//!
+//! # Platform
+//!
+//! Linux only: the process pool uses `fork`, `prctl` and `/proc`, and the experiment
+//! reads context switches with `getrusage`.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!("the pools crate uses fork, prctl and /proc, and runs on Linux only");
+
+pub mod executor;
+pub mod experiment;
+pub mod gil;
+pub mod output;
+pub mod process;
+pub mod record;
+pub mod spec;
+pub mod task;
+pub mod thread_pool;
+
+pub use executor::{Executor, PoolError, TaskResult};
+pub use gil::{DEFAULT_SWITCH_INTERVAL, Gil, GilGuard, GilThreadPool, HeldInterval};
+pub use process::worker::serve_if_worker;
+pub use process::{ProcessPool, StartMethod, forkserver};
+pub use record::{PoolKind, TaskError, TaskRecord, WorkerDeath};
+pub use task::{Context, Fibonacci, HttpFetch, NoGil, Registered, Task};
+pub use thread_pool::ThreadPool;

@@ -1,0 +1,351 @@
+//! `pools`: the article's experiment in Rust, with a third pool that puts the GIL back.
+//!
+//! ```text
+//! cargo run --release -p pools
+//! cargo run --release -p pools -- --experiment fib --pools thread,gil --workers 2
+//! ```
+//!
+//! For each experiment (Fibonacci, then HTTP GETs) it runs each pool, prints how long
+//! it took, writes one CSV per run into `--out`, and prints the article's speed-up
+//! lines. Without `--url`, the GETs go to a delay server it starts on loopback.
+
+use std::fmt::Display;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use pools::experiment::{self, ExperimentRecord, PoolConfig};
+use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskRecord, output};
+
+/// Run the article's pool experiment: CPU-bound Fibonacci and IO-bound HTTP waits on a
+/// process pool, a thread pool, and a thread pool under a simulated GIL.
+///
+/// Writes {out}/{pool}-{fibo,get}.csv (one row per task), {out}/experiments.csv (one
+/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when).
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Example: pools --experiment fib --pools process,gil"
+)]
+struct Cli {
+    /// Which experiment to run.
+    #[arg(long, value_enum, default_value = "all")]
+    experiment: Which,
+    /// Which pools to compare, in the order to run them.
+    #[arg(long, value_delimiter = ',', default_value = "process,thread,gil")]
+    pools: Vec<PoolKind>,
+    /// Fibonacci inputs: START..END[:STEP] (END excluded) or a comma list.
+    #[arg(long, value_name = "SPEC", default_value = "34..42")]
+    fib_inputs: String,
+    /// HTTP waits in milliseconds: START..END[:STEP] (END excluded) or a comma list.
+    #[arg(long, value_name = "SPEC", default_value = "1000..1800:100")]
+    get_inputs: String,
+    /// Repeat every input K times (to measure overhead with many small tasks).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    repeat: usize,
+    /// Workers per pool [default: the number of inputs, before --repeat].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// How the process pool starts its workers.
+    #[arg(long, default_value = "fork")]
+    start_method: StartMethod,
+    /// The simulated GIL's switch interval, in milliseconds (CPython's default is 5).
+    #[arg(long, value_name = "MS", default_value_t = 5.0)]
+    switch_interval_ms: f64,
+    /// Fetch from this URL template instead of the built-in delay server; `{ms}` is
+    /// replaced by the wait, e.g. http://127.0.0.1:8080/200?sleep={ms}
+    #[arg(long, value_name = "TEMPLATE")]
+    url: Option<String>,
+    /// Where to write the CSV files.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Which {
+    /// Only the CPU-bound Fibonacci experiment.
+    Fib,
+    /// Only the IO-bound HTTP GET experiment.
+    Get,
+    /// Both, Fibonacci first.
+    All,
+}
+
+/// The tasks that `spawn` and `forkserver` workers of this program can run.
+fn registry() -> [Registered; 2] {
+    [
+        Registered::task::<Fibonacci>(),
+        Registered::task::<HttpFetch>(),
+    ]
+}
+
+fn main() -> ExitCode {
+    // First of all: if this process was started as a spawn worker, serve and exit.
+    pools::serve_if_worker(&registry());
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Validated settings for one experiment.
+struct Plan<I> {
+    inputs: Vec<I>,
+    workers: usize,
+}
+
+fn plan<I: Clone>(cli: &Cli, values: Vec<I>) -> anyhow::Result<Plan<I>> {
+    let workers = cli.workers.unwrap_or(values.len());
+    if workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    if cli.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    let inputs = values
+        .iter()
+        .flat_map(|v| std::iter::repeat_n(v.clone(), cli.repeat))
+        .collect();
+    Ok(Plan { inputs, workers })
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    // Check everything the user typed before starting any process or thread.
+    let fib = if cli.experiment != Which::Get {
+        let values = pools::spec::parse(&cli.fib_inputs)
+            .map_err(anyhow::Error::msg)
+            .context("--fib-inputs")?;
+        let values = values
+            .into_iter()
+            .map(|n| fib::check_input(i64::try_from(n).unwrap_or(i64::MAX)))
+            .collect::<Result<Vec<u32>, _>>()
+            .context("--fib-inputs")?;
+        Some(plan(&cli, values)?)
+    } else {
+        None
+    };
+    let get = if cli.experiment != Which::Fib {
+        let values = pools::spec::parse(&cli.get_inputs)
+            .map_err(anyhow::Error::msg)
+            .context("--get-inputs")?;
+        if let Some(ms) = values.iter().find(|&&ms| ms > http_wait::MAX_SLEEP_MS) {
+            bail!(
+                "--get-inputs: a wait of {ms} ms is over the delay server's limit of {} ms",
+                http_wait::MAX_SLEEP_MS
+            );
+        }
+        Some(plan(&cli, values)?)
+    } else {
+        None
+    };
+    if cli.pools.is_empty() {
+        bail!("--pools must name at least one of process, thread, gil");
+    }
+    if !(cli.switch_interval_ms > 0.0 && cli.switch_interval_ms <= 1000.0) {
+        bail!("--switch-interval-ms must be above 0 and at most 1000");
+    }
+    let switch_interval = Duration::from_secs_f64(cli.switch_interval_ms / 1000.0);
+    let uses_processes = cli.pools.contains(&PoolKind::Process);
+
+    // The forkserver and the embedded delay server are both forked from this process,
+    // so both must start while it is still single-threaded: now.
+    if uses_processes && cli.start_method == StartMethod::Forkserver {
+        pools::forkserver::start(&registry()).context("cannot start the forkserver")?;
+    }
+    prepare_out_dir(&cli.out)?;
+    let mut _server = None;
+    let url = match (&get, &cli.url) {
+        (None, _) => None,
+        (Some(_), Some(url)) => {
+            // Fail now, with one clear line, rather than in the middle of a run.
+            http_wait::http_fetch(url, 0)
+                .with_context(|| format!("--url {url} does not answer"))?;
+            Some(url.clone())
+        }
+        (Some(_), None) => {
+            // In a child process, so that this process stays single-threaded and the
+            // fork start method stays safe.
+            let server = http_wait::DelayServer::start_in_child()
+                .context("cannot start the built-in delay server")?;
+            eprintln!(
+                "GETs go to the built-in delay server at http://{}",
+                server.addr()
+            );
+            let url = server.url_template();
+            _server = Some(server);
+            Some(url)
+        }
+    };
+
+    let mut session = Session {
+        cli: &cli,
+        switch_interval,
+        records: Vec::new(),
+    };
+    if let Some(plan) = &fib {
+        session.experiment("fibo", &Fibonacci, plan)?;
+    }
+    if let (Some(plan), Some(url)) = (&get, &url) {
+        session.experiment("get", &HttpFetch::new(url.clone()), plan)?;
+    }
+    session.conclude();
+    Ok(())
+}
+
+fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create --out folder {}", out.display()))?;
+    tempfile::Builder::new()
+        .prefix(".pools-probe-")
+        .tempfile_in(out)
+        .with_context(|| format!("cannot write into --out folder {}", out.display()))?;
+    Ok(())
+}
+
+/// The runs so far, and where their files go.
+struct Session<'a> {
+    cli: &'a Cli,
+    switch_interval: Duration,
+    records: Vec<ExperimentRecord>,
+}
+
+impl Session<'_> {
+    /// Runs one task on every chosen pool, printing a line and writing files for each.
+    fn experiment<T>(&mut self, short: &str, task: &T, plan: &Plan<T::Input>) -> anyhow::Result<()>
+    where
+        T: Task,
+        T::Input: Display + Clone,
+        T::Output: Display,
+    {
+        for &kind in &self.cli.pools {
+            let config = PoolConfig {
+                kind,
+                workers: plan.workers,
+                start_method: self.cli.start_method,
+                switch_interval: self.switch_interval,
+            };
+            let progress = progress_bar(plan.inputs.len(), &format!("{kind}-{short}"));
+            let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;
+            progress.finish_and_clear();
+            let record = outcome.record;
+            println!(
+                "Run experiment {kind}: running {} over {} among {} workers ... {:.3} s",
+                T::NAME,
+                abbreviate(&plan.inputs),
+                plan.workers,
+                record.makespan
+            );
+            let tasks: Vec<TaskRecord<T::Output>> = outcome
+                .tasks
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    r.with_context(|| format!("task {}-{i} (input {})", record.tag, plan.inputs[i]))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let out = &self.cli.out;
+            let file = out.join(format!("{}.csv", record.tag));
+            output::write_tasks(&file, &record.tag, &plan.inputs, &tasks)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            if kind == PoolKind::Gil {
+                let file = out.join(format!("gil-{short}-held.csv"));
+                output::write_held(&file, &outcome.held)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+            }
+            self.records.retain(|r| r.tag != record.tag);
+            self.records.push(record);
+            let file = out.join("experiments.csv");
+            output::write_experiments(&file, &self.records)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
+        Ok(())
+    }
+
+    fn makespan(&self, tag: &str) -> Option<f64> {
+        self.records
+            .iter()
+            .find(|r| r.tag == tag)
+            .map(|r| r.makespan)
+    }
+
+    /// The article's speed-up lines, then what they mean on this machine.
+    fn conclude(&self) {
+        let experiments = [("fibo", "Fibonacci"), ("get", "HTTP Get")];
+        for (short, title) in experiments {
+            let Some(process) = self.makespan(&format!("process-{short}")) else {
+                continue;
+            };
+            for (pool, name) in [("thread", "Threads"), ("gil", "GIL-threads")] {
+                if let Some(other) = self.makespan(&format!("{pool}-{short}")) {
+                    let speed_up = (other - process) / other * 100.0;
+                    println!("Process vs {name} {title} tasks speed-up = {speed_up:.2}%");
+                }
+            }
+        }
+        for sentence in self.explain() {
+            println!("{sentence}");
+        }
+        println!("CSV files are in {}/", self.cli.out.display());
+    }
+
+    /// One or two plain sentences on what the numbers show.
+    fn explain(&self) -> Vec<String> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut sentences = Vec::new();
+        let fib = |pool: &str| self.makespan(&format!("{pool}-fibo"));
+        if let (Some(gil), Some(parallel)) = (fib("gil"), fib("process").or(fib("thread"))) {
+            sentences.push(format!(
+                "On this {cores}-core machine the CPU-bound tasks ran {:.1}x slower under the \
+                 simulated GIL: only the thread holding it computes, while processes and Rust's \
+                 GIL-free threads use every core.",
+                gil / parallel
+            ));
+        }
+        let waits: Vec<f64> = ["process", "thread", "gil"]
+            .iter()
+            .filter_map(|p| self.makespan(&format!("{p}-get")))
+            .collect();
+        if let (Some(min), Some(max)) = (
+            waits.iter().copied().reduce(f64::min),
+            waits.iter().copied().reduce(f64::max),
+        ) {
+            sentences.push(format!(
+                "The HTTP waits took {min:.2}-{max:.2} s in every pool, GIL or not: a thread \
+                 that waits needs no core, so the waits overlap."
+            ));
+        }
+        sentences
+    }
+}
+
+/// `[34, …, 41]`: the first and last input, as in the article's log line.
+fn abbreviate<I: Display>(inputs: &[I]) -> String {
+    match inputs {
+        [] => "[]".into(),
+        [only] => format!("[{only}]"),
+        [first, second] => format!("[{first}, {second}]"),
+        [first, .., last] => format!("[{first}, …, {last}]"),
+    }
+}
+
+/// A progress bar on stderr when it is a terminal; a hidden one otherwise.
+fn progress_bar(len: usize, label: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} tasks {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(label.to_owned());
+    bar
+}

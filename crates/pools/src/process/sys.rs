@@ -1,0 +1,119 @@
+//! Small Linux process and file-descriptor helpers for the process pool.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// The descriptor on which a worker reads tasks.
+pub(crate) const TASK_FD: RawFd = 3;
+/// The descriptor on which a worker writes results.
+pub(crate) const RESULT_FD: RawFd = 4;
+
+/// How many threads this process runs, from `/proc/self/task`.
+///
+/// A thread that has just been joined can linger in that list for a moment while
+/// the kernel finishes tearing it down, so a count above one is re-read for up to
+/// 100 ms before it is believed.
+pub(crate) fn thread_count() -> io::Result<usize> {
+    let count = || Ok::<_, io::Error>(std::fs::read_dir("/proc/self/task")?.count());
+    let deadline = Instant::now() + Duration::from_millis(100);
+    loop {
+        let n = count()?;
+        if n == 1 || Instant::now() >= deadline {
+            return Ok(n);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// In a freshly forked child: moves `task` and `result` to [`TASK_FD`] and
+/// [`RESULT_FD`] and, with `close_rest`, closes every other descriptor above stderr.
+///
+/// Closing the rest matters: a worker that kept another pool's pipe ends open would
+/// keep that pool's workers from ever seeing end-of-file, and shutdown would hang.
+/// Only async-signal-safe calls are made (`fcntl`, `dup2`, `close_range`), so this is
+/// also sound between `fork` and `exec` in a multi-threaded parent.
+pub(crate) fn install_worker_fds(task: RawFd, result: RawFd, close_rest: bool) -> io::Result<()> {
+    // Safety: plain descriptor syscalls on descriptors this process owns; none of them
+    // touches memory, so they cannot break any Rust invariant.
+    unsafe {
+        // Move both out of the way first, so that neither can be clobbered by the
+        // other's `dup2` (say, if `result` is already 3).
+        let task = check(libc::fcntl(task, libc::F_DUPFD, 5))?;
+        let result = check(libc::fcntl(result, libc::F_DUPFD, 5))?;
+        check(libc::dup2(task, TASK_FD))?;
+        check(libc::dup2(result, RESULT_FD))?;
+        if close_rest {
+            check(libc::close_range(5, libc::c_uint::MAX, 0))?;
+        } else {
+            // Before `exec` (spawn), every other descriptor is close-on-exec already;
+            // only our two temporary copies need to go.
+            libc::close(task);
+            libc::close(result);
+        }
+    }
+    Ok(())
+}
+
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Describes how a reaped child ended, for error messages.
+pub(crate) fn describe(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
+        WaitStatus::Signaled(_, signal, _) => format!("was killed by signal {}", signal.as_str()),
+        other => format!("ended unexpectedly ({other:?})"),
+    }
+}
+
+/// Waits up to `grace` for `pid` to exit, then kills it with SIGKILL, and reaps it
+/// either way. Returns how it ended.
+pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
+    let deadline = Instant::now() + grace;
+    let echild_deadline = Instant::now() + Duration::from_millis(50);
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = kill(pid, Signal::SIGKILL);
+                return waitpid(pid, None).unwrap_or(WaitStatus::StillAlive);
+            }
+            Ok(status) => return status,
+            // A forkserver worker becomes our child only once its middle process has
+            // exited, which may be a moment after we learnt its pid: retry briefly.
+            Err(nix::errno::Errno::ECHILD) if Instant::now() < deadline.min(echild_deadline) => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            // Someone else reaped it; nothing is left to do.
+            Err(_) => return WaitStatus::StillAlive,
+        }
+    }
+}
+
+/// Makes the calling process die with SIGKILL when its parent dies, and exits at once
+/// if the parent is already gone (not `expected_parent` any more).
+///
+/// This is what Python's pool workers lack: after a SIGKILLed parent they live on as
+/// orphans. End-of-file on the task pipe would also stop an idle worker, but only
+/// this stops one that is busy computing.
+pub(crate) fn die_with_parent(expected_parent: Pid) {
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    // The parent may have died before the line above: then we were re-parented and
+    // no signal will ever come.
+    if nix::unistd::getppid() != expected_parent {
+        // Safety: `_exit` ends the process at once without running any user code.
+        unsafe { libc::_exit(1) }
+    }
+}

@@ -1,0 +1,127 @@
+//! The messages that cross the pipes between the pool and its workers.
+//!
+//! Each message is a 4-byte little-endian length followed by a postcard-encoded
+//! [`ToWorker`] or [`FromWorker`]. Several messages may travel in one `write`, and a
+//! `read` may end in the middle of one; [`Frames`] reassembles them.
+
+use serde::{Deserialize, Serialize};
+
+/// From the pool to a worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ToWorker {
+    /// Run this task on the inputs that follow.
+    Task {
+        /// [`Task::NAME`](crate::Task::NAME), to look up in the worker's registry.
+        name: String,
+        /// Under `fork` only: the address of the task's decoder function, valid in
+        /// the child because the child is a copy of the parent's address space.
+        fork_decoder: Option<usize>,
+        /// The task value, postcard-encoded.
+        state: Vec<u8>,
+    },
+    /// Run the current task on this input.
+    Input {
+        /// The input's position in the `map` call.
+        index: u64,
+        /// The input, postcard-encoded.
+        input: Vec<u8>,
+    },
+}
+
+/// From a worker to the pool.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FromWorker {
+    /// The input's position in the `map` call.
+    pub index: u64,
+    /// When the worker started the task, in Unix seconds.
+    pub start: f64,
+    /// When the worker finished it, in Unix seconds.
+    pub end: f64,
+    /// The worker's kernel thread id.
+    pub tid: i32,
+    /// The encoded output, or the error message.
+    pub outcome: Result<Vec<u8>, String>,
+}
+
+/// Appends one framed message to `buf`.
+pub(crate) fn encode<M: Serialize>(message: &M, buf: &mut Vec<u8>) {
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    let mut body =
+        postcard::to_extend(message, std::mem::take(buf)).expect("encoding to a Vec cannot fail");
+    let len = u32::try_from(body.len() - at - 4).expect("a message is under 4 GiB");
+    body[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    *buf = body;
+}
+
+/// A byte buffer that collects partial reads and yields whole messages.
+#[derive(Debug, Default)]
+pub(crate) struct Frames {
+    buf: Vec<u8>,
+    /// Where the next unread message starts.
+    pos: usize,
+}
+
+impl Frames {
+    /// Room to read into: call [`Frames::filled`] with the number of bytes read.
+    pub(crate) fn spare(&mut self, at_least: usize) -> &mut [u8] {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + at_least, 0);
+        &mut self.buf[len..]
+    }
+
+    /// Keeps `n` of the bytes handed out by the last [`Frames::spare`].
+    pub(crate) fn filled(&mut self, spare_len: usize, n: usize) {
+        self.buf.truncate(self.buf.len() - spare_len + n);
+    }
+
+    /// Decodes the next whole message, if one has arrived.
+    pub(crate) fn next<M: for<'de> Deserialize<'de>>(&mut self) -> Option<Result<M, String>> {
+        let rest = &self.buf[self.pos..];
+        let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let body = rest.get(4..4 + len)?;
+        self.pos += 4 + len;
+        Some(postcard::from_bytes(body).map_err(|e| format!("corrupt message: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_survive_being_split_anywhere() {
+        let mut wire = Vec::new();
+        for index in 0..3 {
+            encode(
+                &ToWorker::Input {
+                    index,
+                    input: vec![index as u8; 5],
+                },
+                &mut wire,
+            );
+        }
+        // Feed the bytes one at a time: every split point must work.
+        let mut frames = Frames::default();
+        let mut seen = Vec::new();
+        for byte in &wire {
+            let spare = frames.spare(1);
+            spare[0] = *byte;
+            frames.filled(1, 1);
+            while let Some(message) = frames.next::<ToWorker>() {
+                match message.unwrap() {
+                    ToWorker::Input { index, input } => seen.push((index, input)),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            seen,
+            (0..3).map(|i| (i, vec![i as u8; 5])).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The loop a worker process runs, and the entry point of `spawn` workers.
+//!
+//! A worker reads [`ToWorker`] messages from [`TASK_FD`], runs each input through the
+//! current task, and writes a [`FromWorker`] for each to [`RESULT_FD`]. It handles
+//! every message that one `read` delivered before it writes the results back in one
+//! `write`: when tasks are tiny, this batching halves the number of system calls.
+//! It exits when the task pipe reaches end-of-file, which is how the pool says "stop".
+
+use std::os::fd::{BorrowedFd, RawFd};
+
+use super::sys::{RESULT_FD, TASK_FD, die_with_parent, install_worker_fds};
+use super::wire::{Frames, FromWorker, ToWorker, encode};
+use crate::task::{Decoder, ErasedTask, Registered, lookup};
+
+/// The environment variable that turns a program into a `spawn` worker. Its value is
+/// the parent's pid.
+pub(crate) const WORKER_ENV: &str = "POOLS_SPAWN_WORKER_OF";
+
+/// How a worker finds the task the pool sends it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lookup<'a> {
+    /// Forked directly from the pool's process: trust the decoder address it sends.
+    Fork,
+    /// Started from a fresh program image: find the task by name.
+    Registry(&'a [Registered]),
+}
+
+/// Makes this program a `spawn` worker if its parent started it as one, and never
+/// returns in that case. Otherwise returns at once.
+///
+/// Call it at the top of `main`, before anything else. A `spawn` worker is a fresh
+/// copy of the program: it knows nothing of the parent's memory, so it can only run
+/// tasks that `registry` lists. This is the Rust counterpart of Python's rule that a
+/// function sent to a `spawn` pool must be importable by name.
+pub fn serve_if_worker(registry: &[Registered]) {
+    let Some(parent) = std::env::var_os(WORKER_ENV) else {
+        return;
+    };
+    let parent = parent.to_str().and_then(|p| p.parse::<i32>().ok());
+    // Safety: the variable is removed before any thread exists (we are at the top of
+    // `main`, per this function's contract), so no other thread can read it meanwhile.
+    unsafe { std::env::remove_var(WORKER_ENV) };
+    match parent {
+        Some(parent) => die_with_parent(nix::unistd::Pid::from_raw(parent)),
+        None => std::process::exit(2),
+    }
+    run(Lookup::Registry(registry))
+}
+
+/// Runs the worker loop on the inherited descriptors and exits the process.
+pub(crate) fn run(lookup: Lookup<'_>) -> ! {
+    quiet_panics();
+    let code = match serve(lookup) {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("pools worker {}: {message}", std::process::id());
+            1
+        }
+    };
+    // Safety: `_exit` ends the process without running atexit handlers or flushing
+    // stdio buffers that may hold copies of the parent's unwritten output.
+    unsafe { libc::_exit(code) }
+}
+
+/// Panics inside tasks are caught and reported to the pool as task errors, so the
+/// default hook's message on stderr would only repeat them.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+fn serve(lookup: Lookup<'_>) -> Result<(), String> {
+    // Safety: the pool installed the task pipe at TASK_FD for this worker, and
+    // nothing in the worker closes it.
+    let tasks = unsafe { BorrowedFd::borrow_raw(TASK_FD) };
+    let tid = nix::unistd::gettid().as_raw();
+    let mut frames = Frames::default();
+    let mut task: Option<Box<dyn ErasedTask>> = None;
+    let mut out = Vec::new();
+    let mut output = Vec::new();
+    loop {
+        let spare = frames.spare(64 * 1024);
+        let spare_len = spare.len();
+        let n = match nix::unistd::read(tasks, spare) {
+            Ok(0) => return Ok(()), // end-of-file: the pool is done with us
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => 0,
+            Err(e) => return Err(format!("cannot read tasks: {e}")),
+        };
+        frames.filled(spare_len, n);
+        while let Some(message) = frames.next::<ToWorker>() {
+            match message? {
+                ToWorker::Task {
+                    name,
+                    fork_decoder,
+                    state,
+                } => {
+                    let decode = find_decoder(lookup, &name, fork_decoder)?;
+                    task = Some(decode(&state)?);
+                }
+                ToWorker::Input { index, input } => {
+                    let task = task.as_deref().ok_or("an input arrived before its task")?;
+                    output.clear();
+                    let start = fib::unix_now();
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        task.run_encoded(&input, &mut output)
+                    }))
+                    .unwrap_or_else(|panic| Err(crate::thread_pool::panic_message(&*panic)));
+                    let end = fib::unix_now();
+                    let outcome = outcome.map(|()| output.clone());
+                    encode(
+                        &FromWorker {
+                            index,
+                            start,
+                            end,
+                            tid,
+                            outcome,
+                        },
+                        &mut out,
+                    );
+                }
+            }
+        }
+        write_all(RESULT_FD, &out)?;
+        out.clear();
+    }
+}
+
+fn find_decoder(
+    lookup: Lookup<'_>,
+    name: &str,
+    fork_decoder: Option<usize>,
+) -> Result<Decoder, String> {
+    match (lookup, fork_decoder) {
+        (Lookup::Fork, Some(address)) => {
+            // Safety: under fork this process is a copy of the pool's process, with the
+            // same program mapped at the same addresses, and the pool sent the address
+            // of a `Decoder` it took from a live function item. The same number would be
+            // meaningless in a spawned program (address-space layout randomisation puts
+            // the code elsewhere), which is why spawn workers look tasks up by name.
+            Ok(unsafe { std::mem::transmute::<usize, Decoder>(address) })
+        }
+        (Lookup::Registry(registry), _) => lookup_or_explain(registry, name),
+        (Lookup::Fork, None) => Err(format!("task `{name}` arrived without its address")),
+    }
+}
+
+fn lookup_or_explain(registry: &[Registered], name: &str) -> Result<Decoder, String> {
+    lookup(registry, name).ok_or_else(|| {
+        format!(
+            "task `{name}` is not registered in this program; pass it to \
+             pools::serve_if_worker (and pools::forkserver::start) so that spawn and \
+             forkserver workers can find it by name"
+        )
+    })
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes and interruptions.
+pub(crate) fn write_all(fd: RawFd, mut bytes: &[u8]) -> Result<(), String> {
+    // Safety: the caller passes a descriptor it owns and keeps open for this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    while !bytes.is_empty() {
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(format!("cannot write results: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// The life of a worker started by `fork` or by the forkserver: die with `parent`,
+/// take the two pipe ends, serve, exit.
+pub(crate) fn worker_main(
+    task_read: RawFd,
+    result_write: RawFd,
+    parent: nix::unistd::Pid,
+    lookup: Lookup<'_>,
+) -> ! {
+    die_with_parent(parent);
+    if let Err(e) = install_worker_fds(task_read, result_write, true) {
+        eprintln!("pools worker: cannot set up its pipes: {e}");
+        // Safety: ends the child without returning into the parent's code.
+        unsafe { libc::_exit(1) }
+    }
+    run(lookup)
+}

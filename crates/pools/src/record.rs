@@ -1,0 +1,101 @@
+//! What a pool returns for each task, and how a task can fail.
+
+use std::fmt;
+
+/// One task's result and where and when it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord<O> {
+    /// Position of the input in the `map` call (results come back in this order).
+    pub index: usize,
+    /// When the worker started the task, in Unix seconds.
+    pub start: f64,
+    /// When the worker finished the task, in Unix seconds.
+    pub end: f64,
+    /// Which worker ran it: `0..workers`.
+    pub worker: usize,
+    /// The process id of the worker (the parent's own pid for thread pools).
+    pub pid: i32,
+    /// The kernel thread id of the worker.
+    pub tid: i32,
+    /// What the task returned.
+    pub output: O,
+}
+
+impl<O> TaskRecord<O> {
+    /// `end - start`, in seconds.
+    pub fn elapsed(&self) -> f64 {
+        self.end - self.start
+    }
+}
+
+/// Why a task has no result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// The task returned an error or panicked. The pool carries on.
+    #[error("task failed: {0}")]
+    Failed(String),
+    /// A worker process died, so the pool cannot vouch for any pending task. Like
+    /// Python's `BrokenProcessPool`, every pending task fails with this, and the pool
+    /// refuses further work.
+    #[error("broken pool: {0}")]
+    BrokenPool(WorkerDeath),
+}
+
+/// How a worker process ended, for the broken-pool error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerDeath {
+    /// The worker's index in its pool.
+    pub worker: usize,
+    /// The worker's process id.
+    pub pid: i32,
+    /// How it ended, e.g. "was killed by signal SIGKILL" or "exited with status 3".
+    pub how: String,
+}
+
+impl fmt::Display for WorkerDeath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "worker {} (pid {}) {}", self.worker, self.pid, self.how)
+    }
+}
+
+/// The three kinds of pool the experiment compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PoolKind {
+    /// Worker processes: parallel, with isolated memory.
+    Process,
+    /// Real OS threads: parallel, with shared memory.
+    Thread,
+    /// Threads that must hold one simulated interpreter lock: concurrent, not parallel.
+    Gil,
+}
+
+impl PoolKind {
+    /// Every kind, in the order the experiment runs them.
+    pub const ALL: [PoolKind; 3] = [PoolKind::Process, PoolKind::Thread, PoolKind::Gil];
+
+    /// The short name used in tags and file names: `process`, `thread`, `gil`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::Process => "process",
+            PoolKind::Thread => "thread",
+            PoolKind::Gil => "gil",
+        }
+    }
+}
+
+impl fmt::Display for PoolKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PoolKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        PoolKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown pool `{s}` (expected process, thread or gil)"))
+    }
+}

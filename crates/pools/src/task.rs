@@ -1,0 +1,202 @@
+//! What a pool runs: the [`Task`] trait, the [`Context`] a task runs in, and the two
+//! built-in tasks of the experiment.
+//!
+//! A task is a small serialisable value (its configuration) plus a `run` method. The
+//! value is what crosses a process boundary: under `spawn` and `forkserver` the worker
+//! receives the task's [`Task::NAME`] and its serialised state, looks the name up in
+//! the program's [`Registry`], and rebuilds the task. This is the Rust counterpart of
+//! Python pickling a function by its qualified name.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// What a running task may ask of the pool that runs it.
+///
+/// Real threads and processes need nothing, so [`NoGil`] does nothing. The GIL pool
+/// passes a guard whose [`checkpoint`](Context::checkpoint) may hand the lock to a
+/// waiting thread, and whose [`allow_threads`](Context::allow_threads) releases the
+/// lock around blocking work, like CPython around a socket call (and like PyO3's
+/// `Python::allow_threads`).
+pub trait Context {
+    /// Called often by CPU-bound code. Under the GIL, this is where a thread gives up
+    /// the lock when another thread has asked for it.
+    fn checkpoint(&mut self);
+
+    /// Runs blocking work (IO, sleeping) with the GIL released, if there is one.
+    fn allow_threads<R>(&mut self, blocking: impl FnOnce() -> R) -> R;
+}
+
+/// The context of real threads and processes: no lock, nothing to do.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoGil;
+
+impl Context for NoGil {
+    #[inline(always)]
+    fn checkpoint(&mut self) {}
+
+    #[inline(always)]
+    fn allow_threads<R>(&mut self, blocking: impl FnOnce() -> R) -> R {
+        blocking()
+    }
+}
+
+/// A function that every pool can run.
+///
+/// The value itself carries the function's configuration (for example the URL of
+/// the server to fetch from), and must be serialisable so that process workers can
+/// receive it. A task reports failure with an `Err(message)`; a panic is caught and
+/// reported the same way.
+///
+/// ```
+/// use pools::{Context, Executor, Task, ThreadPool};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Square;
+///
+/// impl Task for Square {
+///     type Input = u64;
+///     type Output = u64;
+///     const NAME: &'static str = "square";
+///     fn run(&self, x: &u64, _cx: &mut impl Context) -> Result<u64, String> {
+///         Ok(x * x)
+///     }
+/// }
+///
+/// let mut pool = ThreadPool::new(2).unwrap();
+/// let squares: Vec<u64> = pool
+///     .map(&Square, &[1, 2, 3])
+///     .into_iter()
+///     .map(|r| r.unwrap().output)
+///     .collect();
+/// assert_eq!(squares, [1, 4, 9]);
+/// ```
+pub trait Task: Serialize + DeserializeOwned + Sync + 'static {
+    /// One input, as passed to `map`.
+    type Input: Serialize + DeserializeOwned + Sync + fmt::Debug;
+    /// What one call produces.
+    type Output: Serialize + DeserializeOwned + Send;
+    /// The name under which `spawn` and `forkserver` workers find this task in their
+    /// [`Registry`]. It must be unique within a program.
+    const NAME: &'static str;
+
+    /// Runs the task on one input.
+    fn run(&self, input: &Self::Input, cx: &mut impl Context) -> Result<Self::Output, String>;
+}
+
+/// The CPU-bound task: `fib::fibonacci(n)`, checking in with the context at every
+/// recursive call so that the GIL pool can switch threads mid-computation.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+pub struct Fibonacci;
+
+impl Task for Fibonacci {
+    type Input = u32;
+    type Output = u64;
+    const NAME: &'static str = "fibonacci";
+
+    fn run(&self, n: &u32, cx: &mut impl Context) -> Result<u64, String> {
+        // The closure captures a single pointer (`cx`): small enough to inline into
+        // the recursion, so with `NoGil` it compiles away entirely.
+        fib::fibonacci_with(*n, &mut || cx.checkpoint()).map_err(|e| e.to_string())
+    }
+}
+
+/// The IO-bound task: one HTTP GET that the server answers after `ms` milliseconds.
+///
+/// The GET runs inside [`Context::allow_threads`], so under the GIL pool the lock is
+/// free while this thread waits, and other threads can start their own requests.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HttpFetch {
+    /// A URL with `{ms}` where the wait goes, e.g. `http://127.0.0.1:8080/200?sleep={ms}`.
+    pub url_template: String,
+    /// How long one request may take, in seconds.
+    pub timeout_secs: f64,
+}
+
+impl HttpFetch {
+    /// A fetch task against `url_template`, with the client's default timeout.
+    pub fn new(url_template: impl Into<String>) -> Self {
+        HttpFetch {
+            url_template: url_template.into(),
+            timeout_secs: http_wait::DEFAULT_TIMEOUT.as_secs_f64(),
+        }
+    }
+}
+
+impl Task for HttpFetch {
+    type Input = u64;
+    type Output = String;
+    const NAME: &'static str = "http_fetch";
+
+    fn run(&self, ms: &u64, cx: &mut impl Context) -> Result<String, String> {
+        let timeout = std::time::Duration::from_secs_f64(self.timeout_secs);
+        let client = http_wait::Client::new(timeout);
+        let fetched = cx.allow_threads(|| client.fetch(&self.url_template, *ms));
+        fetched.map(|f| f.body).map_err(|e| e.to_string())
+    }
+}
+
+/// A task with its type erased: bytes in, bytes out. This is how a process worker
+/// runs whatever task the parent sent it.
+pub(crate) trait ErasedTask {
+    /// Decodes one input, runs the task without a GIL, and appends the encoded output.
+    fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), String>;
+}
+
+impl<T: Task> ErasedTask for T {
+    fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), String> {
+        let input: T::Input =
+            postcard::from_bytes(input).map_err(|e| format!("cannot decode input: {e}"))?;
+        let value = self.run(&input, &mut NoGil)?;
+        let encoded = postcard::to_extend(&value, std::mem::take(output))
+            .map_err(|e| format!("cannot encode output: {e}"))?;
+        *output = encoded;
+        Ok(())
+    }
+}
+
+/// Rebuilds a task from its serialised state.
+pub(crate) type Decoder = fn(&[u8]) -> Result<Box<dyn ErasedTask>, String>;
+
+/// The [`Decoder`] for task type `T`.
+pub(crate) fn decoder<T: Task>() -> Decoder {
+    |state| {
+        postcard::from_bytes::<T>(state)
+            .map(|task| Box::new(task) as Box<dyn ErasedTask>)
+            .map_err(|e| format!("cannot decode task `{}`: {e}", T::NAME))
+    }
+}
+
+/// One entry of a [`Registry`]: a task's name and how to rebuild it.
+#[derive(Clone, Copy)]
+pub struct Registered {
+    pub(crate) name: &'static str,
+    pub(crate) decode: Decoder,
+}
+
+impl Registered {
+    /// Registers task type `T` under [`Task::NAME`].
+    pub fn task<T: Task>() -> Self {
+        Registered {
+            name: T::NAME,
+            decode: decoder::<T>(),
+        }
+    }
+
+    /// The registered name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Debug for Registered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Registered").field(&self.name).finish()
+    }
+}
+
+/// Finds `name` in `registry`.
+pub(crate) fn lookup(registry: &[Registered], name: &str) -> Option<Decoder> {
+    registry.iter().find(|r| r.name == name).map(|r| r.decode)
+}

@@ -1,0 +1,170 @@
+//! Real threads: every worker runs at the same time as the others, on as many cores
+//! as the machine has. Rust has no global interpreter lock, so for CPU-bound work
+//! this pool is as parallel as the process pool, without any copying.
+//!
+//! The workers of one `map` are scoped threads (`std::thread::scope`): they may borrow
+//! the task and the inputs, and they are joined before `map` returns. Starting a
+//! thread costs some tens of microseconds, which is noise next to the tasks here; a
+//! pool whose threads outlive each call would have to erase those borrows' lifetimes
+//! with `unsafe`, which is what rayon does.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::executor::{Executor, PoolError, TaskResult};
+use crate::record::{PoolKind, TaskError, TaskRecord};
+use crate::task::{Context, NoGil, Task};
+
+/// A pool of real, parallel OS threads.
+#[derive(Debug)]
+pub struct ThreadPool {
+    workers: usize,
+}
+
+impl ThreadPool {
+    /// A pool of `workers` threads.
+    pub fn new(workers: usize) -> Result<Self, PoolError> {
+        if workers == 0 {
+            return Err(PoolError::NoWorkers);
+        }
+        Ok(ThreadPool { workers })
+    }
+}
+
+impl Executor for ThreadPool {
+    fn kind(&self) -> PoolKind {
+        PoolKind::Thread
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn map_observed<T: Task>(
+        &mut self,
+        task: &T,
+        inputs: &[T::Input],
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<TaskResult<T::Output>> {
+        run_workers(self.workers, inputs.len(), |worker, claim| {
+            let mut cx = NoGil;
+            claim_loop(worker, claim, |index| {
+                let result = run_one(task, &inputs[index], &mut cx);
+                on_done();
+                result
+            })
+        })
+    }
+}
+
+/// Hands out input indices: whichever worker asks first gets the next one.
+///
+/// One atomic counter is all the "queue" a fixed list of inputs needs. It gives the
+/// same load balance as a shared queue (an idle worker always takes the next input)
+/// at the cost of a single `fetch_add` per task.
+#[derive(Debug)]
+pub(crate) struct Claim<'a> {
+    next: &'a AtomicUsize,
+    len: usize,
+}
+
+impl Claim<'_> {
+    /// The next unclaimed index, or `None` when all are taken.
+    pub(crate) fn next(&self) -> Option<usize> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        (index < self.len).then_some(index)
+    }
+}
+
+/// What one worker thread produced: `(index, result)` pairs.
+pub(crate) type Finished<O> = Vec<(usize, TaskResult<O>)>;
+
+/// Starts `workers` scoped threads running `body(worker, claim)` and gathers their
+/// results into input order.
+pub(crate) fn run_workers<O: Send>(
+    workers: usize,
+    len: usize,
+    body: impl Fn(usize, &Claim<'_>) -> Finished<O> + Sync,
+) -> Vec<TaskResult<O>> {
+    let next = AtomicUsize::new(0);
+    let claim = Claim { next: &next, len };
+    let finished: Vec<Finished<O>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (body, claim) = (&body, &claim);
+                std::thread::Builder::new()
+                    .name(format!("pool-worker-{worker}"))
+                    .spawn_scoped(scope, move || body(worker, claim))
+                    .expect("the OS refused to start a thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut slots: Vec<Option<TaskResult<O>>> = (0..len).map(|_| None).collect();
+    for (index, result) in finished.into_iter().flatten() {
+        slots[index] = Some(result);
+    }
+    slots
+        .into_iter()
+        .map(|slot| slot.unwrap_or_else(|| Err(TaskError::Failed("worker thread died".into()))))
+        .collect()
+}
+
+/// Runs `one(index)` for every index this worker claims and tags each record with
+/// the worker's identity.
+pub(crate) fn claim_loop<O>(
+    worker: usize,
+    claim: &Claim<'_>,
+    mut one: impl FnMut(usize) -> Result<Timed<O>, TaskError>,
+) -> Finished<O> {
+    let pid = std::process::id() as i32;
+    let tid = nix::unistd::gettid().as_raw();
+    let mut finished = Vec::new();
+    while let Some(index) = claim.next() {
+        let result = one(index).map(|t| TaskRecord {
+            index,
+            start: t.start,
+            end: t.end,
+            worker,
+            pid,
+            tid,
+            output: t.value,
+        });
+        finished.push((index, result));
+    }
+    finished
+}
+
+pub(crate) use fib::Timed;
+
+/// Runs one task, timing it and turning a panic into a failed task.
+pub(crate) fn run_one<T: Task>(
+    task: &T,
+    input: &T::Input,
+    cx: &mut impl Context,
+) -> Result<Timed<T::Output>, TaskError> {
+    let timed = Timed::measure(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run(input, cx)))
+    });
+    match timed.value {
+        Ok(Ok(value)) => Ok(Timed {
+            start: timed.start,
+            end: timed.end,
+            value,
+        }),
+        Ok(Err(message)) => Err(TaskError::Failed(message)),
+        Err(panic) => Err(TaskError::Failed(panic_message(&*panic))),
+    }
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    format!("panicked: {text}")
+}
