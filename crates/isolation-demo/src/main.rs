@@ -1,0 +1,101 @@
+//! `isolation-demo`: a thread sees main's updates to a global; a process does not.
+//!
+//! ```text
+//! cargo run --release -p isolation-demo
+//! cargo run --release -p isolation-demo -- --start-method spawn
+//! cargo run --release -p isolation-demo -- --shared
+//! cargo run --release -p isolation-demo -- --iterations 5 --interval-ms 200
+//! ```
+//!
+//! The first run takes about three seconds and prints the article's pattern: the
+//! thread, with main's pid, sees X go up; the process, with its own pid, sees 0.
+//! The explanation lives in the library docs (`cargo doc -p isolation-demo --open`).
+//!
+//! The binary has a second, hidden role: `--start-method spawn` re-runs it with
+//! `--spawned-reader PARENT_PID` (and `--shared-fd FD` under `--shared`), and then it
+//! runs only the reader loop.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use isolation_demo::StartMethod;
+
+/// Show what a thread and a child process see of a global X that main increments.
+///
+/// The thread has main's pid and sees the updates; the process has its own pid and
+/// its own copy of X, and sees 0, unless X is put in shared memory with --shared.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Example: isolation-demo --iterations 5 --interval-ms 200 --shared"
+)]
+struct Cli {
+    /// How many times main increments X and each reader prints it (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    iterations: u32,
+
+    /// Milliseconds between two steps of each actor (1 to 60000).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    interval_ms: u64,
+
+    /// How the child process starts: a copy of this one, or a fresh run of the program.
+    #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
+    start_method: StartMethod,
+
+    /// Put X in memory shared with the process on purpose, so it sees the updates too.
+    #[arg(long)]
+    shared: bool,
+
+    /// Internal: run only the reader loop, as the spawned child of this parent pid.
+    #[arg(long = isolation_demo::launch::SPAWNED_READER_FLAG, hide = true, value_name = "PARENT_PID")]
+    spawned_reader: Option<i32>,
+
+    /// Internal: the spawned reader's inherited memfd holding the shared X.
+    #[arg(
+        long = isolation_demo::launch::SHARED_FD_FLAG,
+        hide = true,
+        value_name = "FD",
+        requires = "spawned_reader"
+    )]
+    shared_fd: Option<i32>,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn run(cli: Cli) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use isolation_demo::{Schedule, demo, emit, launch};
+
+    // Check the numbers before starting anything, so bad input never leaves a
+    // half-started child behind.
+    let schedule = Schedule::new(cli.iterations, cli.interval_ms)?;
+
+    if let Some(parent) = cli.spawned_reader {
+        return launch::run_spawned_reader(parent, cli.shared_fd, &schedule)
+            .context("spawned reader process");
+    }
+
+    let outcome = demo::run(demo::Options {
+        schedule,
+        start_method: cli.start_method,
+        shared: cli.shared,
+    })?;
+    for line in outcome.summary() {
+        emit(&line)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run(_cli: Cli) -> anyhow::Result<()> {
+    anyhow::bail!("isolation-demo needs Linux (fork, memfd_create, PR_SET_PDEATHSIG)")
+}

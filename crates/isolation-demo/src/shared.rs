@@ -1,0 +1,211 @@
+//! X in memory that is shared on purpose: an [`AtomicU64`] in a `MAP_SHARED` mapping.
+//!
+//! A normal global lives in pages that `fork` copies (lazily, copy-on-write): after
+//! the fork, parent and child each write their own page. A `MAP_SHARED` mapping is
+//! the exception: `fork` gives the child the *same* physical page, so a store by one
+//! process is a store the other can load.
+//!
+//! Two ways in, one per start method:
+//! - [`SharedCounter::anonymous`]: an anonymous shared mapping, made before the fork.
+//!   It has no name and no file descriptor, so only `fork` can hand it on; `exec`
+//!   replaces the whole address space and it is gone.
+//! - [`SharedCounter::memfd`]: the page belongs to a `memfd`, an anonymous in-memory
+//!   file. A file descriptor *does* survive `exec`, so a re-executed child can map the
+//!   same page again with [`SharedCounter::from_inherited_fd`].
+//!
+//! The atomics work across processes because `AtomicU64`'s operations on this target
+//! are single lock-free instructions on the memory itself; there is no hidden lock
+//! living in one process's private memory.
+//!
+//! This cell is the first of the article's "share on purpose" tools; Python's
+//! `multiprocessing.Value` is the same idea. Queues, Pipes, Locks and Barriers build
+//! on shared memory and file descriptors in the same way.
+
+use std::num::NonZeroUsize;
+use std::ops::Deref;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicU64;
+
+use nix::sys::memfd::{MFdFlags, memfd_create};
+use nix::sys::mman::{MapFlags, ProtFlags, mmap, mmap_anonymous, munmap};
+use nix::sys::stat::fstat;
+use nix::unistd::ftruncate;
+
+use crate::error::DemoError;
+
+/// The size of the mapping: one `AtomicU64`. (The kernel rounds it up to a page.)
+const LEN: NonZeroUsize = NonZeroUsize::new(size_of::<AtomicU64>()).unwrap();
+
+/// An [`AtomicU64`] in a shared memory mapping; dereferences to the atomic.
+///
+/// Made before the reader process exists, so that the reader can reach it: inherited
+/// through `fork`, or mapped again from an inherited memfd after `exec`.
+#[derive(Debug)]
+pub struct SharedCounter {
+    /// The start of the mapping. Valid, aligned and `LEN` bytes long until `drop`.
+    ptr: NonNull<AtomicU64>,
+}
+
+impl SharedCounter {
+    /// A counter at 0 in an anonymous `MAP_SHARED` mapping, for `fork`.
+    pub fn anonymous() -> Result<SharedCounter, DemoError> {
+        // Safety: with no address hint the kernel picks fresh pages, so the mapping
+        // cannot overlap any memory Rust already uses. Anonymous mappings are
+        // zero-filled, and eight zero bytes are a valid `AtomicU64` holding 0.
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                LEN,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .map_err(|source| DemoError::SharedMemory {
+            step: "mmap",
+            source,
+        })?;
+        Ok(SharedCounter { ptr: ptr.cast() })
+    }
+
+    /// A counter at 0 in a new memfd, plus that memfd, for `spawn`.
+    ///
+    /// The descriptor is created **without** `MFD_CLOEXEC` so that a child started
+    /// with `exec` inherits it (std opens its own descriptors close-on-exec; this one
+    /// must not be). Pass its number to the child, then drop it: the mapping keeps
+    /// the memory alive.
+    pub fn memfd() -> Result<(SharedCounter, OwnedFd), DemoError> {
+        let fd = memfd_create(c"isolation-demo-x", MFdFlags::empty()).map_err(|source| {
+            DemoError::SharedMemory {
+                step: "memfd_create",
+                source,
+            }
+        })?;
+        // A new memfd is empty; give it room for the counter. New file bytes read as
+        // zero, so the counter starts at 0.
+        ftruncate(&fd, LEN.get() as libc::off_t).map_err(|source| DemoError::SharedMemory {
+            step: "ftruncate",
+            source,
+        })?;
+        let counter = SharedCounter::map(&fd)?;
+        Ok((counter, fd))
+    }
+
+    /// Maps the counter from a memfd that the parent left open across `exec`.
+    ///
+    /// Checks that `raw` is an open descriptor for a file big enough to hold the
+    /// counter, takes ownership of it, maps it, and closes it (the mapping stays).
+    pub fn from_inherited_fd(raw: RawFd) -> Result<SharedCounter, DemoError> {
+        let bad = |why| DemoError::BadSharedFd { fd: raw, why };
+        if raw < 0 {
+            return Err(bad("is not a file descriptor"));
+        }
+        // Safety: `F_GETFD` only reads the descriptor's flags. On a number that is
+        // not an open descriptor it fails with EBADF and changes nothing.
+        if unsafe { libc::fcntl(raw, libc::F_GETFD) } == -1 {
+            return Err(bad("is not an open file descriptor"));
+        }
+        // Safety: `raw` is open (checked just above) and nothing else in this process
+        // owns it: the parent passed it to this program only to be used here, and a
+        // fresh process opens its own descriptors at other numbers.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let stat = fstat(&fd).map_err(|source| DemoError::SharedMemory {
+            step: "fstat",
+            source,
+        })?;
+        if (stat.st_mode & libc::S_IFMT) != libc::S_IFREG
+            || (stat.st_size as u64) < LEN.get() as u64
+        {
+            return Err(bad("is not a memfd holding a counter"));
+        }
+        SharedCounter::map(&fd)
+    }
+
+    /// Maps the first `LEN` bytes of `fd` shared, readable and writable.
+    fn map(fd: impl AsFd) -> Result<SharedCounter, DemoError> {
+        // Safety: with no address hint the kernel picks fresh pages, so the mapping
+        // cannot overlap any memory Rust already uses. The file is at least `LEN`
+        // bytes long (both callers make sure), so every byte mapped is backed, and any
+        // eight bytes are a valid `AtomicU64`.
+        let ptr = unsafe {
+            mmap(
+                None,
+                LEN,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                fd,
+                0,
+            )
+        }
+        .map_err(|source| DemoError::SharedMemory {
+            step: "mmap",
+            source,
+        })?;
+        Ok(SharedCounter { ptr: ptr.cast() })
+    }
+}
+
+impl Deref for SharedCounter {
+    type Target = AtomicU64;
+
+    fn deref(&self) -> &AtomicU64 {
+        // Safety: `ptr` is a live mapping of at least `LEN` bytes that stays mapped
+        // until `drop`, which cannot run while this borrow of `self` exists. It is
+        // page-aligned, so aligned for `AtomicU64`. Other processes may write the
+        // same bytes at any time, but only with atomic operations, which is exactly
+        // the access that `&AtomicU64` allows.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Drop for SharedCounter {
+    fn drop(&mut self) {
+        // Safety: the pointer and length are those of our own mapping, and no
+        // reference into it outlives `self`. Unmapping here leaves the page alive for
+        // any other process that still maps it. A failure would only leak one page,
+        // so it is ignored.
+        let _ = unsafe { munmap(self.ptr.cast(), LEN.get()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::Ordering;
+
+    /// A fresh anonymous counter starts at 0 and counts.
+    #[test]
+    fn anonymous_starts_at_zero() {
+        let counter = SharedCounter::anonymous().unwrap();
+        assert_eq!(counter.load(Ordering::Relaxed), 0);
+        counter.fetch_add(2, Ordering::Relaxed);
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+    }
+
+    /// Two mappings of one memfd are one counter: what one stores, the other loads.
+    /// (This is what the spawned reader relies on, minus the `exec`.)
+    #[test]
+    fn two_mappings_of_a_memfd_share_the_value() {
+        let (first, fd) = SharedCounter::memfd().unwrap();
+        // `from_inherited_fd` takes ownership, so give it a duplicate.
+        let dup = fd.try_clone().unwrap();
+        let raw = dup.as_raw_fd();
+        std::mem::forget(dup);
+        let second = SharedCounter::from_inherited_fd(raw).unwrap();
+        first.store(41, Ordering::Relaxed);
+        second.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(first.load(Ordering::Relaxed), 42);
+    }
+
+    /// A descriptor number that is not open is refused before it is used.
+    #[test]
+    fn rejects_a_closed_fd() {
+        let err = SharedCounter::from_inherited_fd(987_654).unwrap_err();
+        assert!(
+            err.to_string().contains("not an open file descriptor"),
+            "{err}"
+        );
+        assert!(SharedCounter::from_inherited_fd(-1).is_err());
+    }
+}

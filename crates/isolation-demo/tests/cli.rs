@@ -1,0 +1,236 @@
+//! The `isolation-demo` binary, run as a user would run it.
+//!
+//! These tests check facts that timing noise cannot flip: which pids match, which
+//! values a reader saw, how many lines of each kind there are. The one ordering they
+//! rely on, that a reader's last read comes after main's last increment, has a whole
+//! interval of slack (see the `schedule` module).
+#![cfg(target_os = "linux")]
+
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use isolation_demo::line::{Actor, Line};
+
+/// The binary under test.
+fn demo() -> Command {
+    Command::cargo_bin("isolation-demo").expect("the isolation-demo binary is built")
+}
+
+/// A successful run's stdout, split by actor.
+#[derive(Debug)]
+struct Run {
+    main: Vec<Line>,
+    thread: Vec<Line>,
+    process: Vec<Line>,
+    summary: Vec<String>,
+}
+
+impl Run {
+    /// Runs the binary with `args`, checks that it succeeded quietly, and sorts its lines.
+    ///
+    /// Every line must be one of the three formats or a closing `Summary:`/`Next:`
+    /// line: a garbled (interleaved) line would fail here.
+    fn of(args: &[&str]) -> Run {
+        let assert = demo().args(args).assert().success();
+        let output = assert.get_output();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.is_empty(), "{args:?}: stderr {stderr:?}");
+        let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+        let mut run = Run {
+            main: vec![],
+            thread: vec![],
+            process: vec![],
+            summary: vec![],
+        };
+        for text in stdout.lines() {
+            match Line::parse(text) {
+                Some(
+                    line @ Line {
+                        actor: Actor::Main, ..
+                    },
+                ) => run.main.push(line),
+                Some(
+                    line @ Line {
+                        actor: Actor::Thread,
+                        ..
+                    },
+                ) => run.thread.push(line),
+                Some(
+                    line @ Line {
+                        actor: Actor::Process,
+                        ..
+                    },
+                ) => run.process.push(line),
+                None if text.starts_with("Summary: ") || text.starts_with("Next: ") => {
+                    run.summary.push(text.to_owned())
+                }
+                None => panic!("{args:?}: unexpected line {text:?} in\n{stdout}"),
+            }
+        }
+        run
+    }
+
+    /// Checks what holds in every mode: N lines per actor, main counting 1..=N, the
+    /// thread in main's pid seeing updates, the process in a pid of its own.
+    /// Returns the process's values.
+    fn check_common(&self, iterations: u64) -> Vec<u64> {
+        for lines in [&self.main, &self.thread, &self.process] {
+            assert_eq!(lines.len() as u64, iterations, "{self:#?}");
+        }
+        let main_pid = self.main[0].pid;
+        let values = |lines: &[Line]| lines.iter().map(|l| l.x).collect::<Vec<_>>();
+        assert_eq!(values(&self.main), (1..=iterations).collect::<Vec<_>>());
+        assert!(self.main.iter().all(|l| l.pid == main_pid), "{self:#?}");
+
+        assert!(self.thread.iter().all(|l| l.pid == main_pid), "{self:#?}");
+        assert!(self.thread.iter().any(|l| l.x > 0), "{self:#?}");
+        assert!(values(&self.thread).is_sorted(), "{self:#?}");
+
+        let process_pid = self.process[0].pid;
+        assert_ne!(process_pid, main_pid);
+        assert!(
+            self.process.iter().all(|l| l.pid == process_pid),
+            "{self:#?}"
+        );
+        assert_eq!(self.summary.len(), 2, "{self:#?}");
+        assert!(
+            self.summary[0].contains(&format!("(pid {process_pid})")),
+            "{self:#?}"
+        );
+        values(&self.process)
+    }
+}
+
+/// Under `fork`, the thread has main's pid and sees X change; the process has its
+/// own pid and sees only 0.
+#[test]
+fn fork_process_sees_only_its_own_copy() {
+    let run = Run::of(&["--iterations", "3", "--interval-ms", "50"]);
+    assert_eq!(run.check_common(3), [0, 0, 0], "{run:#?}");
+}
+
+/// Under `spawn`, the same: the re-run program starts with X at 0 and nobody
+/// changes it.
+#[test]
+fn spawn_process_sees_only_a_fresh_zero() {
+    let run = Run::of(&[
+        "--iterations",
+        "3",
+        "--interval-ms",
+        "50",
+        "--start-method",
+        "spawn",
+    ]);
+    assert_eq!(run.check_common(3), [0, 0, 0], "{run:#?}");
+}
+
+/// With `--shared` under `fork`, the process reads the same page as main, so its
+/// last read (an interval after main's last increment) is the final value.
+#[test]
+fn fork_shared_process_sees_the_final_value() {
+    let run = Run::of(&["--iterations", "3", "--interval-ms", "200", "--shared"]);
+    let seen = run.check_common(3);
+    assert!(seen.is_sorted(), "{run:#?}");
+    assert_eq!(seen.last(), Some(&3), "{run:#?}");
+}
+
+/// With `--shared` under `spawn`, the memfd passed by number does the same job
+/// across `exec`.
+#[test]
+fn spawn_shared_process_sees_the_final_value() {
+    let run = Run::of(&[
+        "--iterations",
+        "3",
+        "--interval-ms",
+        "200",
+        "--shared",
+        "--start-method",
+        "spawn",
+    ]);
+    let seen = run.check_common(3);
+    assert!(seen.is_sorted(), "{run:#?}");
+    assert_eq!(seen.last(), Some(&3), "{run:#?}");
+}
+
+/// Many lines close together still come out whole, one per line, from both processes.
+#[test]
+fn lines_stay_whole_when_crowded() {
+    for method in ["fork", "spawn"] {
+        let run = Run::of(&[
+            "--iterations",
+            "200",
+            "--interval-ms",
+            "1",
+            "--start-method",
+            method,
+        ]);
+        assert!(run.check_common(200).iter().all(|&x| x == 0), "{method}");
+    }
+}
+
+/// The defaults are the article's: three steps, one second apart, under `fork`.
+/// (Only a lower bound on time: the run cannot be faster than its sleeps.)
+#[test]
+fn defaults_are_three_steps_a_second_apart() {
+    let started = Instant::now();
+    let run = Run::of(&[]);
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    assert_eq!(run.check_common(3), [0, 0, 0], "{run:#?}");
+    assert!(run.summary[0].contains("fork"), "{run:#?}");
+}
+
+/// Each bad input gets one `Error:` line on stderr, no panic, no output, and a
+/// non-zero exit, before any child is started.
+#[test]
+fn bad_input_is_one_clear_line() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--iterations", "0"], "--iterations must be at least 1"),
+        (
+            &["--iterations", "1001"],
+            "--iterations 1001 is too many: at most 1000",
+        ),
+        (&["--interval-ms", "0"], "--interval-ms must be at least 1"),
+        (
+            &["--interval-ms", "60001"],
+            "--interval-ms 60001 is too long: at most 60000",
+        ),
+        (
+            &["--spawned-reader", "1", "--interval-ms", "1"],
+            "is not this reader's parent",
+        ),
+    ];
+    for (args, message) in cases {
+        let assert = demo().args(args).assert().failure();
+        let output = assert.get_output();
+        let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(stderr.starts_with("Error: "), "{args:?}: {stderr:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// An unknown start method is refused by clap, which names the possible values.
+#[test]
+fn unknown_start_method_is_refused() {
+    let assert = demo().args(["--start-method", "thread"]).assert().failure();
+    let output = assert.get_output();
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(stderr.contains("invalid value 'thread'"), "{stderr:?}");
+    assert!(
+        stderr.contains("[possible values: fork, spawn]"),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
+    assert!(output.stdout.is_empty());
+}
+
+/// The spawned reader's flags are internal and do not appear in `--help`.
+#[test]
+fn worker_flags_are_hidden() {
+    let assert = demo().arg("--help").assert().success();
+    let help = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(help.contains("--shared"), "{help}");
+    assert!(!help.contains("spawned-reader"), "{help}");
+    assert!(!help.contains("shared-fd"), "{help}");
+}
