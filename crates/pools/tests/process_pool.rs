@@ -1,1 +1,255 @@
-fn main() {}
+//! The process pool's promises, checked on real worker processes.
+//!
+//! This file has its own `main` (`harness = false` in Cargo.toml) for two reasons:
+//! - `fork` is only safe in a single-threaded process, and libtest runs tests on a
+//!   pool of threads. Here everything runs on the main thread, one check at a time.
+//! - `spawn` workers re-run this very program, so `main` must start with
+//!   `serve_if_worker`, and the forkserver must start before anything else.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use pools::{
+    Context, Executor, Fibonacci, ProcessPool, Registered, StartMethod, Task, TaskError,
+    WorkerDeath,
+};
+use serde::{Deserialize, Serialize};
+
+/// A task that misbehaves on purpose, depending on its input.
+#[derive(Debug, Serialize, Deserialize)]
+struct Misbehave;
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Act {
+    /// Return the pid of the worker.
+    Pid,
+    /// Return an error.
+    Fail,
+    /// Panic.
+    Panic,
+    /// Sleep this many milliseconds, then return the pid.
+    Sleep(u64),
+    /// SIGKILL the worker's own process.
+    KillSelf,
+}
+
+impl Task for Misbehave {
+    type Input = Act;
+    type Output = u32;
+    const NAME: &'static str = "misbehave";
+
+    fn run(&self, act: &Act, _cx: &mut impl Context) -> Result<u32, String> {
+        match act {
+            Act::Pid => Ok(std::process::id()),
+            Act::Fail => Err("told to fail".into()),
+            Act::Panic => panic!("told to panic"),
+            Act::Sleep(ms) => {
+                std::thread::sleep(Duration::from_millis(*ms));
+                Ok(std::process::id())
+            }
+            Act::KillSelf => {
+                let _ = kill(Pid::this(), Signal::SIGKILL);
+                Ok(0)
+            }
+        }
+    }
+}
+
+fn registry() -> [Registered; 2] {
+    [
+        Registered::task::<Fibonacci>(),
+        Registered::task::<Misbehave>(),
+    ]
+}
+
+fn main() {
+    pools::serve_if_worker(&registry());
+    pools::forkserver::start(&registry()).expect("the forkserver starts");
+    let checks: [(&str, fn()); 7] = [
+        (
+            "results are right under every start method",
+            results_are_right_under_every_start_method,
+        ),
+        (
+            "workers are separate processes",
+            workers_are_separate_processes,
+        ),
+        ("a failing task fails alone", a_failing_task_fails_alone),
+        (
+            "a killed worker breaks the pool and is reaped",
+            a_killed_worker_breaks_the_pool,
+        ),
+        (
+            "an idle worker killed between maps is noticed",
+            an_idle_worker_killed_between_maps,
+        ),
+        (
+            "dropping a pool reaps its workers",
+            dropping_a_pool_reaps_its_workers,
+        ),
+        (
+            "long tasks go to whichever worker is idle",
+            long_tasks_are_balanced,
+        ),
+    ];
+    for (name, check) in checks {
+        check();
+        println!("ok: {name}");
+    }
+    println!("all {} process-pool checks passed", checks.len());
+}
+
+/// Each start method computes the right values, in input order.
+fn results_are_right_under_every_start_method() {
+    let inputs: Vec<u32> = (1..=25).rev().collect();
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(3, method).expect("pool starts");
+        let values: Vec<u64> = pool
+            .map(&Fibonacci, &inputs)
+            .into_iter()
+            .map(|r| r.expect("task succeeds").output)
+            .collect();
+        let expected: Vec<u64> = inputs.iter().map(|&n| fib::fibonacci(n).unwrap()).collect();
+        assert_eq!(values, expected, "{method}");
+    }
+}
+
+/// Every row carries a worker pid that is not ours, and the pool's workers differ.
+fn workers_are_separate_processes() {
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(4, method).unwrap();
+        let pids = pool.pids();
+        let records: Vec<_> = pool
+            .map(
+                &Misbehave,
+                &[Act::Sleep(50), Act::Sleep(50), Act::Pid, Act::Pid],
+            )
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+        for record in &records {
+            assert_ne!(record.pid as u32, std::process::id(), "{method}");
+            assert_eq!(record.output, record.pid as u32, "the task saw its own pid");
+            assert_eq!(pids[record.worker], record.pid, "{method}");
+        }
+        let mut distinct = pids.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4, "{method}: {pids:?}");
+    }
+}
+
+/// An error or a panic fails that task only; the others and later maps succeed.
+fn a_failing_task_fails_alone() {
+    let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
+    let results = pool.map(&Misbehave, &[Act::Pid, Act::Fail, Act::Panic, Act::Pid]);
+    assert!(results[0].is_ok());
+    assert_eq!(results[1], Err(TaskError::Failed("told to fail".into())));
+    match &results[2] {
+        Err(TaskError::Failed(message)) => assert!(message.contains("told to panic"), "{message}"),
+        other => panic!("expected a failed task, got {other:?}"),
+    }
+    assert!(results[3].is_ok());
+    assert!(pool.map(&Misbehave, &[Act::Pid]).pop().unwrap().is_ok());
+}
+
+/// A worker that dies mid-map fails every pending task with an error naming its pid
+/// and signal, promptly, and no zombie is left.
+fn a_killed_worker_breaks_the_pool() {
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(2, method).unwrap();
+        let pids = pool.pids();
+        let started = Instant::now();
+        let results = pool.map(
+            &Misbehave,
+            &[Act::Sleep(3_000), Act::KillSelf, Act::Pid, Act::Pid],
+        );
+        // Far below the 3 s sleep: the pool did not wait for the sleeping worker.
+        assert!(started.elapsed() < Duration::from_millis(2_500), "{method}");
+        let Err(TaskError::BrokenPool(WorkerDeath { pid, how, .. })) = &results[1] else {
+            panic!("{method}: expected a broken pool, got {:?}", results[1]);
+        };
+        assert!(pids.contains(pid), "{method}");
+        assert!(how.contains("SIGKILL"), "{method}: {how}");
+        assert!(
+            results[2..]
+                .iter()
+                .all(|r| matches!(r, Err(TaskError::BrokenPool(_))))
+        );
+        // Every worker, dead or sleeping, has been reaped: none is left as a zombie.
+        for pid in &pids {
+            assert!(
+                !is_alive_or_zombie(*pid),
+                "{method}: worker {pid} is still around"
+            );
+        }
+        // A broken pool refuses further work.
+        assert!(matches!(
+            pool.map(&Misbehave, &[Act::Pid])[0],
+            Err(TaskError::BrokenPool(_))
+        ));
+    }
+}
+
+/// A worker killed while idle breaks the next map instead of hanging it.
+fn an_idle_worker_killed_between_maps() {
+    let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
+    let victim = pool.pids()[0];
+    kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+    let results = pool.map(&Misbehave, &[Act::Pid, Act::Pid, Act::Pid]);
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(TaskError::BrokenPool(d)) if d.pid == victim)),
+        "{results:?}"
+    );
+    assert!(!is_alive_or_zombie(victim));
+}
+
+/// Dropping the pool stops and reaps every worker.
+fn dropping_a_pool_reaps_its_workers() {
+    for method in StartMethod::ALL {
+        let pool = ProcessPool::new(3, method).unwrap();
+        let pids = pool.pids();
+        drop(pool);
+        for pid in pids {
+            assert!(
+                !is_alive_or_zombie(pid),
+                "{method}: worker {pid} survived the drop"
+            );
+        }
+    }
+}
+
+/// With two workers and long tasks, no input waits behind a busy worker while the
+/// other is idle: the short tasks all run on the worker that is free.
+fn long_tasks_are_balanced() {
+    let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
+    let inputs = [
+        Act::Sleep(600),
+        Act::Sleep(20),
+        Act::Sleep(20),
+        Act::Sleep(20),
+        Act::Sleep(20),
+    ];
+    let records: Vec<_> = pool
+        .map(&Misbehave, &inputs)
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let long_worker = records[0].worker;
+    for record in &records[1..] {
+        assert_ne!(
+            record.worker, long_worker,
+            "a short task queued behind the long one"
+        );
+    }
+}
+
+/// Whether `pid` still exists, as a live process or as a zombie.
+fn is_alive_or_zombie(pid: i32) -> bool {
+    // Workers are our children, so nobody else can reap them: if /proc still lists
+    // the pid, it is our worker (alive or a zombie), not a reused pid.
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
