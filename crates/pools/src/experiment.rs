@@ -110,7 +110,7 @@ pub fn run<T: Task>(
         workers: config.workers,
         start_method: (config.kind == PoolKind::Process).then_some(config.start_method),
         switch_interval_ms: (config.kind == PoolKind::Gil)
-            .then(|| config.switch_interval.as_secs_f64() * 1000.0),
+            .then_some(config.switch_interval.as_secs_f64() * 1000.0),
         started_at,
         finished_at,
         makespan: finished_at - started_at,
