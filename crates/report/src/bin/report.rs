@@ -1,0 +1,114 @@
+//! `report`: draw every figure from a results folder written by `pools`.
+//!
+//! ```text
+//! cargo run --release -p report -- --in results --out results --format png,svg
+//! ```
+//!
+//! Prints one line per file written, then a summary. Bad input (a missing folder,
+//! no CSVs, a malformed row) is one `Error:` line naming the file and line, and a
+//! non-zero exit; no output file is left half-written.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+
+use report::{ImageFormat, write_atomically};
+
+/// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
+/// a Perfetto trace of it.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Example: report --in results --out docs/img --format png,svg"
+)]
+struct Cli {
+    /// Folder with the CSVs written by `pools --out DIR`.
+    #[arg(long = "in", value_name = "DIR", default_value = "results")]
+    input: PathBuf,
+
+    /// Folder to write the figures and trace.json into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+
+    /// Image formats to draw, comma-separated: png, svg or png,svg.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "png"
+    )]
+    format: Vec<FormatArg>,
+}
+
+/// `--format` values, as clap sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Png,
+    Svg,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let started = Instant::now();
+    // Read and check everything before writing anything: a bad row must not leave
+    // a half-updated set of figures behind.
+    let results = report::load(&cli.input)?;
+    let extras: Vec<String> = ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
+        .into_iter()
+        .filter(|name| cli.input.join(name).is_file())
+        .map(String::from)
+        .collect();
+    println!(
+        "read {} tasks from {} experiments in {}{}",
+        results.task_count(),
+        results.experiments.len(),
+        cli.input.display(),
+        if extras.is_empty() {
+            String::new()
+        } else {
+            format!(" (with {})", extras.join(", "))
+        }
+    );
+
+    let mut formats: Vec<ImageFormat> = cli
+        .format
+        .iter()
+        .map(|f| match f {
+            FormatArg::Png => ImageFormat::Png,
+            FormatArg::Svg => ImageFormat::Svg,
+        })
+        .collect();
+    formats.sort();
+    formats.dedup();
+
+    std::fs::create_dir_all(&cli.out)
+        .with_context(|| format!("cannot create output folder {}", cli.out.display()))?;
+    let plan = report::plan(&results, &formats);
+    for exporter in &plan.exporters {
+        let bytes = exporter.render(&results)?;
+        let path = write_atomically(&cli.out, &exporter.file_name(), &bytes)?;
+        println!("wrote {}", path.display());
+    }
+    for skipped in &plan.skipped {
+        println!("skipped {skipped}");
+    }
+    println!(
+        "done: {} files in {} in {:.2} s; open trace.json in https://ui.perfetto.dev",
+        plan.exporters.len(),
+        cli.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

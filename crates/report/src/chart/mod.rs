@@ -1,0 +1,296 @@
+//! The figures: which ones exist, how each is built, and how it becomes PNG or SVG
+//! bytes.
+//!
+//! # Layout
+//! - [`lanes`]: the single drawing routine every figure uses (labelled lanes of bars
+//!   on a time axis).
+//! - [`gantt`], [`workers`], [`gil`]: build the lanes of each figure from the
+//!   results. Each module's header says what the figure should show.
+//! - [`text`]: text from the embedded DejaVu Sans font, for every backend.
+//! - This file: the [`Chart`] list, colours, and the [`ChartFile`] exporter that
+//!   renders a chart in one [`ImageFormat`].
+//!
+//! Everything is drawn into memory, never onto a path, so that the caller can write
+//! the finished bytes atomically.
+
+pub mod gantt;
+pub mod gil;
+pub mod lanes;
+pub mod text;
+pub mod workers;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::model::{Experiment, Pool, Results, Workload};
+use crate::{Exporter, ReportError};
+use lanes::Lanes;
+use text::GlyphText;
+
+/// An image file format for the charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ImageFormat {
+    /// A bitmap, for the tutorial and for quick viewing.
+    Png,
+    /// Vector graphics with real `<text>` elements, for zooming and searching.
+    Svg,
+}
+
+impl ImageFormat {
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+        }
+    }
+}
+
+/// Every figure `report` knows how to draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart {
+    /// The article's Gantt chart of one workload: a bar per task, grouped by pool.
+    Gantt(Workload),
+    /// One lane per worker of each pool, showing which worker ran which task.
+    Workers(Workload),
+    /// One lane per GIL-pool thread, marking when it held the lock.
+    GilTimeline(Workload),
+    /// The same, zoomed to the first few switch intervals.
+    GilZoom(Workload),
+}
+
+impl Chart {
+    /// Every chart, in the order they are written.
+    ///
+    /// The zoomed GIL view is only drawn for Fibonacci: under HTTP fetches the lock
+    /// is held for microseconds at the start and end of each wait, and a zoom on
+    /// the first 100 ms shows nothing the full view does not.
+    pub const ALL: [Chart; 7] = [
+        Chart::Gantt(Workload::Fibo),
+        Chart::Gantt(Workload::Get),
+        Chart::Workers(Workload::Fibo),
+        Chart::Workers(Workload::Get),
+        Chart::GilTimeline(Workload::Fibo),
+        Chart::GilZoom(Workload::Fibo),
+        Chart::GilTimeline(Workload::Get),
+    ];
+
+    /// The file name without extension. The Gantt names are the article's.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Chart::Gantt(Workload::Fibo) => "process-thread-fibonacci-gantt",
+            Chart::Gantt(Workload::Get) => "process-thread-fetch-gantt",
+            Chart::Workers(Workload::Fibo) => "fibo-workers",
+            Chart::Workers(Workload::Get) => "get-workers",
+            Chart::GilTimeline(Workload::Fibo) => "gil-timeline",
+            Chart::GilTimeline(Workload::Get) => "gil-get-timeline",
+            Chart::GilZoom(Workload::Fibo) => "gil-timeline-zoom",
+            Chart::GilZoom(Workload::Get) => "gil-get-timeline-zoom",
+        }
+    }
+
+    /// The chart's lanes, or `None` if the results lack the data it needs.
+    pub fn lanes(self, results: &Results) -> Option<Lanes> {
+        match self {
+            Chart::Gantt(workload) => gantt::gantt(results, workload),
+            Chart::Workers(workload) => workers::workers(results, workload),
+            Chart::GilTimeline(workload) => gil::gil_timeline(results, workload, false),
+            Chart::GilZoom(workload) => gil::gil_timeline(results, workload, true),
+        }
+    }
+
+    /// The workload the chart shows.
+    pub fn workload(self) -> Workload {
+        match self {
+            Chart::Gantt(workload)
+            | Chart::Workers(workload)
+            | Chart::GilTimeline(workload)
+            | Chart::GilZoom(workload) => workload,
+        }
+    }
+
+    /// Why the chart cannot be drawn from `results`, or `None` if it can.
+    pub fn missing_input(self, results: &Results) -> Option<String> {
+        let workload = self.workload();
+        match self {
+            Chart::Gantt(_) | Chart::Workers(_) if results.for_workload(workload).count() == 0 => {
+                Some(format!("no *-{workload}.csv"))
+            }
+            Chart::GilTimeline(_) | Chart::GilZoom(_)
+                if results.held(workload).is_none_or(<[_]>::is_empty) =>
+            {
+                Some(format!("no rows in gil-{workload}-held.csv"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One chart in one format: the exporter for image files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartFile {
+    /// What to draw.
+    pub chart: Chart,
+    /// How to encode it.
+    pub format: ImageFormat,
+}
+
+impl Exporter for ChartFile {
+    fn file_name(&self) -> String {
+        format!("{}.{}", self.chart.stem(), self.format.extension())
+    }
+
+    fn render(&self, results: &Results) -> Result<Vec<u8>, ReportError> {
+        let file = self.file_name();
+        let lanes = self.chart.lanes(results).ok_or_else(|| ReportError::Draw {
+            file: file.clone(),
+            message: self.chart.missing_input(results).unwrap_or_default(),
+        })?;
+        match self.format {
+            ImageFormat::Png => render_png(&lanes, &file),
+            ImageFormat::Svg => render_svg(&lanes, &file),
+        }
+    }
+}
+
+/// Draws into an RGB buffer and encodes it as PNG.
+pub fn render_png(lanes: &Lanes, file: &str) -> Result<Vec<u8>, ReportError> {
+    let (width, height) = lanes.size();
+    let mut rgb = vec![0; width as usize * height as usize * 3];
+    {
+        let bitmap = BitMapBackend::with_buffer(&mut rgb, (width, height));
+        let root = GlyphText::raster(bitmap).into_drawing_area();
+        draw(lanes, &root, file)?;
+    }
+    let mut png_bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    // Flat colours compress well even at the fast level, and the fast level keeps
+    // encoding a small part of the run time.
+    encoder.set_compression(png::Compression::Default);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+    let encoded = encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(&rgb));
+    encoded.map_err(|err| draw_error(file, err))?;
+    Ok(png_bytes)
+}
+
+/// Draws into an SVG document.
+pub fn render_svg(lanes: &Lanes, file: &str) -> Result<Vec<u8>, ReportError> {
+    let mut svg = String::new();
+    {
+        let root =
+            GlyphText::vector(SVGBackend::with_string(&mut svg, lanes.size())).into_drawing_area();
+        draw(lanes, &root, file)?;
+    }
+    Ok(svg.into_bytes())
+}
+
+fn draw<DB: DrawingBackend>(
+    lanes: &Lanes,
+    root: &DrawingArea<DB, Shift>,
+    file: &str,
+) -> Result<(), ReportError> {
+    lanes.draw(root).map_err(|err| draw_error(file, err))?;
+    root.present().map_err(|err| draw_error(file, err))
+}
+
+fn draw_error(file: &str, err: impl std::fmt::Display) -> ReportError {
+    ReportError::Draw {
+        file: file.to_owned(),
+        message: err.to_string(),
+    }
+}
+
+/// Each pool's colour, the same in every chart (Okabe-Ito colours, which stay
+/// distinct for colour-blind readers).
+pub fn pool_color(pool: Pool) -> RGBColor {
+    match pool {
+        Pool::Process => RGBColor(0, 114, 178),
+        Pool::Thread => RGBColor(230, 159, 0),
+        Pool::Gil => RGBColor(0, 158, 115),
+    }
+}
+
+/// A darker shade of the pool's colour, for text such as the makespan note, which
+/// must read on white.
+pub fn note_color(pool: Pool) -> RGBColor {
+    let RGBColor(r, g, b) = pool_color(pool);
+    let dark = |c: u8| (f64::from(c) * 0.7) as u8;
+    RGBColor(dark(r), dark(g), dark(b))
+}
+
+/// `color` mixed with white: `amount` 0 is the colour itself, 1 is white.
+pub fn tint(color: RGBColor, amount: f64) -> RGBColor {
+    let RGBColor(r, g, b) = color;
+    let mix = |c: u8| (f64::from(c) + (255.0 - f64::from(c)) * amount).round() as u8;
+    RGBColor(mix(r), mix(g), mix(b))
+}
+
+/// The legend entry of one pool: its name and, when `experiments.csv` says, its
+/// worker count and start method or switch interval.
+fn legend_entry(experiment: &Experiment) -> (String, RGBColor) {
+    let mut label = experiment.pool.description().to_owned();
+    if let Some(summary) = &experiment.summary {
+        let mut details = vec![format!("{} workers", summary.workers)];
+        if let Some(method) = &summary.start_method {
+            details.push(method.clone());
+        }
+        if let Some(ms) = summary.switch_interval_ms {
+            details.push(format!("{ms} ms switch"));
+        }
+        label = format!("{label} ({})", details.join(", "));
+    }
+    (label, pool_color(experiment.pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lanes::{Bar, Group, Lane};
+    use super::*;
+
+    fn one_lane(x_range: std::ops::Range<f64>) -> Lanes {
+        Lanes {
+            title: "t".into(),
+            x_desc: "x".into(),
+            y_desc: "y".into(),
+            x_range,
+            legend: vec![("thread pool".into(), pool_color(Pool::Thread))],
+            lanes: vec![Lane {
+                label: "thread fib(1)".into(),
+                bars: vec![Bar {
+                    start: 0.0,
+                    end: 0.0,
+                    color: pool_color(Pool::Thread),
+                    text: Some("0.00 s".into()),
+                }],
+            }],
+            groups: vec![Group {
+                lanes: 0..1,
+                at: Some(0.0),
+                note: "makespan 0.00 s".into(),
+                color: note_color(Pool::Thread),
+            }],
+        }
+    }
+
+    /// Tasks that took no measurable time give an empty axis; the chart is still
+    /// drawn (with a one-second axis) instead of failing or panicking.
+    #[test]
+    fn empty_axis_still_draws() {
+        let svg = render_svg(&one_lane(0.0..0.0), "t.svg").unwrap();
+        assert!(String::from_utf8(svg).unwrap().contains("thread fib(1)"));
+        let png = render_png(&one_lane(0.0..0.0), "t.png").unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+    }
+
+    /// A tint of 0 is the colour, 1 is white.
+    #[test]
+    fn tint_runs_from_colour_to_white() {
+        let c = RGBColor(0, 100, 200);
+        assert_eq!(tint(c, 0.0), c);
+        assert_eq!(tint(c, 1.0), RGBColor(255, 255, 255));
+    }
+}

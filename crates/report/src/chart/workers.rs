@@ -1,0 +1,126 @@
+//! Which worker ran what: one lane per worker of each pool, with its tasks in it.
+//!
+//! With as many workers as tasks, each lane holds one task and the chart shows the
+//! identities: the process pool's lanes have different pids, the thread pools' lanes
+//! share the parent's pid and differ by tid. With fewer workers than tasks, a lane
+//! holds a queue of tasks run back to back.
+
+use std::collections::BTreeMap;
+
+use super::lanes::{Bar, Group, Lane, Lanes};
+use super::{legend_entry, note_color, pool_color, tint};
+use crate::model::{Pool, Results, TaskRecord, Workload};
+
+/// Builds the per-worker chart of one workload, or `None` if no pool ran it.
+pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
+    let mut lanes = Vec::new();
+    let mut groups = Vec::new();
+    let mut legend = Vec::new();
+    let mut x_max: f64 = 0.0;
+    for experiment in results.for_workload(workload) {
+        let origin = experiment.origin();
+        let mut by_worker: BTreeMap<u32, Vec<&TaskRecord>> = BTreeMap::new();
+        for task in &experiment.tasks {
+            by_worker.entry(task.worker).or_default().push(task);
+        }
+        let first = lanes.len();
+        for tasks in by_worker.values() {
+            lanes.push(Lane {
+                label: worker_label(experiment.pool, tasks),
+                bars: tasks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, task)| Bar {
+                        start: task.start_time - origin,
+                        end: task.end_time - origin,
+                        // Alternate shades so that tasks run back to back on one
+                        // worker still read as separate bars.
+                        color: if i % 2 == 0 {
+                            pool_color(experiment.pool)
+                        } else {
+                            tint(pool_color(experiment.pool), 0.45)
+                        },
+                        text: Some(workload.task_label(task.input)),
+                    })
+                    .collect(),
+            });
+        }
+        let makespan = experiment.makespan();
+        x_max = x_max.max(makespan).max(experiment.last_end() - origin);
+        groups.push(Group {
+            lanes: first..lanes.len(),
+            at: Some(makespan),
+            note: format!("makespan {makespan:.2} s"),
+            color: note_color(experiment.pool),
+        });
+        legend.push(legend_entry(experiment));
+    }
+    if lanes.is_empty() {
+        return None;
+    }
+
+    let title = match workload {
+        Workload::Fibo => "Fibonacci: which worker ran which task",
+        Workload::Get => "HTTP fetch: which worker ran which task",
+    };
+    Some(Lanes {
+        title: title.to_owned(),
+        x_desc: "seconds since the pool's experiment began".to_owned(),
+        y_desc: "workers (processes by pid, threads by tid)".to_owned(),
+        x_range: 0.0..x_max * 1.18,
+        legend,
+        lanes,
+        groups,
+    })
+}
+
+/// `process pid 1234` for a process worker, `thread tid 5678` for a thread: the id
+/// that tells workers apart in that kind of pool. A worker whose id changed (a
+/// replaced process) lists every id it had.
+fn worker_label(pool: Pool, tasks: &[&TaskRecord]) -> String {
+    let (kind, mut ids): (&str, Vec<u64>) = match pool {
+        Pool::Process => ("pid", tasks.iter().map(|t| u64::from(t.pid)).collect()),
+        Pool::Thread | Pool::Gil => ("tid", tasks.iter().map(|t| t.tid).collect()),
+    };
+    ids.dedup();
+    let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+    format!("{pool} {kind} {}", ids.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(pid: u32, tid: u64) -> TaskRecord {
+        TaskRecord {
+            tag: "t".into(),
+            start_time: 0.0,
+            end_time: 1.0,
+            elapsed: 1.0,
+            result: "1".into(),
+            input: 1,
+            worker: 0,
+            pid,
+            tid,
+        }
+    }
+
+    /// Processes are told apart by pid, threads by tid.
+    #[test]
+    fn labels_use_the_distinguishing_id() {
+        let t = task(100, 200);
+        assert_eq!(worker_label(Pool::Process, &[&t]), "process pid 100");
+        assert_eq!(worker_label(Pool::Thread, &[&t]), "thread tid 200");
+        assert_eq!(worker_label(Pool::Gil, &[&t]), "gil tid 200");
+    }
+
+    /// A worker that changed pid lists both, once each.
+    #[test]
+    fn replaced_worker_lists_each_id() {
+        let (a, b) = (task(100, 1), task(101, 1));
+        assert_eq!(
+            worker_label(Pool::Process, &[&a, &a, &b]),
+            "process pid 100,101"
+        );
+    }
+}

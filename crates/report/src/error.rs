@@ -1,0 +1,65 @@
+//! The one error type of the library. Every variant names the file it is about, so
+//! the binary can print it as it is, on one line.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The `--in` folder is not there.
+    #[error(
+        "input folder {} does not exist: run `pools --out {}` first, or pass --in",
+        .0.display(),
+        .0.display()
+    )]
+    MissingDir(PathBuf),
+    /// The `--in` path is a file, not a folder.
+    #[error("{} is not a folder", .0.display())]
+    NotADir(PathBuf),
+    /// The folder has none of the six per-task CSVs.
+    #[error(
+        "no per-task CSVs in {}: expected files such as process-fibo.csv or thread-get.csv, \
+         as written by `pools --out {}`",
+        .0.display(),
+        .0.display()
+    )]
+    NoTaskFiles(PathBuf),
+    /// A file could not be read.
+    #[error("{}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A CSV has a bad header or row. `line` is 1-based and counts the header.
+    #[error("{}:{line}: {message}", .path.display())]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// The line the bad record starts on.
+        line: u64,
+        /// What is wrong with it, naming the column when there is one.
+        message: String,
+    },
+    /// A per-task CSV has a header and nothing else.
+    #[error("{}: no task rows, only a header", .0.display())]
+    NoRows(PathBuf),
+    /// A chart could not be drawn or encoded.
+    #[error("cannot draw {file}: {message}")]
+    Draw {
+        /// The output file name.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        /// The file that was being written.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+}

@@ -1,0 +1,79 @@
+//! Helpers shared by the integration tests: the binary, the fixture, and PNG
+//! decoding.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The `report` binary, ready for arguments.
+pub fn report() -> Command {
+    Command::cargo_bin("report").expect("the report binary is built")
+}
+
+/// The realistic fixture: what `pools --experiment all` writes for 8 tasks per pool
+/// on a 2-core machine (simulated; the GIL switch interval is 25 ms to keep the
+/// held-interval file to a few hundred rows).
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/realistic")
+}
+
+/// Copies the fixture into `dir` (created), keeping only the files `keep` accepts,
+/// so that a test can damage or remove files without touching the original.
+pub fn copy_fixture(dir: &Path, keep: impl Fn(&str) -> bool) {
+    fs::create_dir_all(dir).unwrap();
+    for entry in fs::read_dir(fixture()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if keep(&name) {
+            fs::copy(entry.path(), dir.join(&name)).unwrap();
+        }
+    }
+}
+
+/// The names of the files in `dir`, sorted; empty if `dir` does not exist.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A decoded RGB image.
+pub struct Rgb {
+    /// Width, in pixels.
+    pub width: u32,
+    /// Height, in pixels.
+    pub height: u32,
+    /// Row by row from the top, each pixel's red, green and blue.
+    pub pixels: Vec<[u8; 3]>,
+}
+
+/// Decodes a PNG file, failing the test if it is not a valid 8-bit RGB(A) PNG.
+pub fn decode_png(path: &Path) -> Rgb {
+    let decoder = png::Decoder::new(fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().expect("a valid PNG header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("valid PNG data");
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "{:?}", info.color_type);
+    let pixels = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Rgb {
+        width: info.width,
+        height: info.height,
+        pixels,
+    }
+}
+
+/// Number of data rows (lines after the header) in a CSV.
+pub fn csv_rows(path: &Path) -> usize {
+    fs::read_to_string(path).unwrap().lines().count() - 1
+}
