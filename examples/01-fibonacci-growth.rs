@@ -10,7 +10,10 @@
 
 fn main() -> anyhow::Result<()> {
     let mut previous: Option<f64> = None;
-    println!("{:>3}  {:>12}  {:>9}  {:>6}", "n", "value", "seconds", "ratio");
+    println!(
+        "{:>3}  {:>12}  {:>9}  {:>6}",
+        "n", "value", "seconds", "ratio"
+    );
     for n in 25..=36 {
         let timed = fib::timed_fibonacci(n)?;
         let seconds = timed.elapsed();

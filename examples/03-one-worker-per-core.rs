@@ -1,0 +1,51 @@
+//! How close can a pool get to the physical limit?
+//!
+//! ```text
+//! cargo run --release --example 03-one-worker-per-core
+//! ```
+//!
+//! With one worker per core, no pool can beat `max(longest task, total work / cores)`.
+//! Feeding the longest tasks first lets the pool get close to that bound; feeding
+//! them last leaves one core busy with a long task at the end while the others idle.
+//! Expect "longest first" to reach 0.95 or more of the bound, and "shortest first"
+//! to do worse.
+
+use std::time::Duration;
+
+use pools::experiment::{PoolConfig, run};
+use pools::{Fibonacci, PoolKind, StartMethod};
+
+fn main() -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism()?.get();
+    let inputs: Vec<u32> = (34..42).collect();
+    // Serial task times, one at a time on one core: the work to be shared out.
+    let serial: Vec<f64> = inputs
+        .iter()
+        .map(|&n| fib::timed_fibonacci(n).map(|t| t.elapsed()))
+        .collect::<Result<_, _>>()?;
+    let total: f64 = serial.iter().sum();
+    let longest = serial.iter().copied().fold(0.0, f64::max);
+    let bound = longest.max(total / cores as f64);
+    println!("{cores} cores; serial total {total:.3} s; lower bound {bound:.3} s\n");
+
+    let longest_first: Vec<u32> = inputs.iter().rev().copied().collect();
+    for (order, inputs) in [
+        ("longest first", &longest_first),
+        ("shortest first", &inputs),
+    ] {
+        let config = PoolConfig {
+            kind: PoolKind::Process,
+            workers: cores,
+            start_method: StartMethod::Fork,
+            switch_interval: Duration::from_millis(5),
+        };
+        let makespan = run(&config, "fibo", &Fibonacci, inputs, &|| {})?
+            .record
+            .makespan;
+        println!(
+            "{order:<15} makespan {makespan:.3} s  efficiency {:.2}",
+            bound / makespan
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! What starting and stopping 8 workers costs, per start method.
+//!
+//! ```text
+//! cargo run --release --example 07-start-method-costs
+//! ```
+//!
+//! `fork` copies this process; `forkserver` asks a small process forked at start-up
+//! to fork; `spawn` starts the program from scratch, which costs an `exec`, a dynamic
+//! link and Rust's start-up per worker. Expect fork and forkserver to take a
+//! millisecond or two, and spawn several times more.
+
+use std::time::Instant;
+
+use pools::{Executor, Fibonacci, ProcessPool, Registered, StartMethod};
+
+fn main() -> anyhow::Result<()> {
+    let registry = [Registered::task::<Fibonacci>()];
+    pools::serve_if_worker(&registry);
+    // The forkserver must start while this program is still single-threaded.
+    pools::forkserver::start(&registry)?;
+
+    const ROUNDS: usize = 20;
+    println!("start 8 workers, run one tiny task on each, stop them ({ROUNDS} rounds)\n");
+    for method in StartMethod::ALL {
+        let mut times = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            let started = Instant::now();
+            let mut pool = ProcessPool::new(8, method)?;
+            // One task per worker, so that every worker has really started.
+            for result in pool.map(&Fibonacci, &[2; 8]) {
+                result?;
+            }
+            drop(pool);
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{:<11} median {:>7.2} ms   best {:>7.2} ms",
+            method.name(),
+            times[ROUNDS / 2],
+            times[0]
+        );
+    }
+    Ok(())
+}
