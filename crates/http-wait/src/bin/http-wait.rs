@@ -1,0 +1,206 @@
+//! `http-wait`: run the delay server, or time requests against one.
+//!
+//! In one terminal, the server (one thread, any number of waiting requests):
+//!
+//! ```text
+//! cargo run -p http-wait -- serve --addr 127.0.0.1:8080
+//! ```
+//!
+//! In another, three requests at once, one thread each:
+//!
+//! ```text
+//! cargo run -p http-wait -- fetch 1000 1000 1000 --url 'http://127.0.0.1:8080/200?sleep={ms}'
+//! ```
+//!
+//! Without `--url`, `fetch` starts a server of its own for the duration of the run.
+//! Either way the three one-second waits overlap, and the total is about 1 s, not 3 s:
+//! waiting threads need no CPU, so they do not queue for the cores.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use http_wait::{Client, DelayServer, Fetched, MAX_SLEEP_MS, server, unix_now};
+
+/// A delay server and a client for it: the IO-bound half of "concurrency vs parallelism".
+///
+/// `serve` answers `GET /{status}?sleep={ms}` after sleeping ms milliseconds, on a
+/// single thread that keeps every sleeping request waiting at once. `fetch` sends
+/// requests from one thread each and shows that their waits overlap: the total time
+/// is the longest wait, not the sum.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Examples:\n  http-wait serve --addr 127.0.0.1:8080\n  http-wait fetch 1000 500 250\n  http-wait fetch 1000 --url 'http://127.0.0.1:8080/503?sleep={ms}'"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the delay server until Ctrl-C.
+    ///
+    /// `GET /{status}?sleep={ms}` waits ms milliseconds (0..=30000) and answers with
+    /// that status (200..=599) and a body such as "200 OK". `GET /` means 200, a
+    /// missing sleep means 0, and bad input gets a 400 with the reason.
+    Serve {
+        /// The address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Send one GET per MS, all at once (a thread each), and time them.
+    Fetch {
+        /// How long each request asks the server to wait, in milliseconds (0..=30000).
+        #[arg(required = true, value_name = "MS", allow_negative_numbers = true)]
+        waits: Vec<String>,
+        /// URL template, with {ms} where the wait goes. Without it, a delay server is
+        /// started on a free loopback port for the duration of the run.
+        #[arg(long, value_name = "TEMPLATE")]
+        url: Option<String>,
+        /// Give up on a request whose connect, send, wait or body read takes longer
+        /// than this many seconds.
+        #[arg(long, value_name = "S", default_value_t = http_wait::DEFAULT_TIMEOUT.as_secs_f64())]
+        timeout_secs: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { addr } => serve(addr),
+        Command::Fetch {
+            waits,
+            url,
+            timeout_secs,
+        } => fetch(&waits, url, timeout_secs),
+    }
+}
+
+fn serve(addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = server::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = listener.local_addr()?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{addr}")?;
+    writeln!(
+        stdout,
+        "try: curl 'http://{addr}/200?sleep=1000'   (Ctrl-C stops the server)"
+    )?;
+    // Scripts and tests wait for the first line to learn the port: flush it now,
+    // not when the buffer happens to fill.
+    stdout.flush()?;
+    drop(stdout);
+
+    let runtime = server::current_thread_runtime().context("cannot start the Tokio runtime")?;
+    runtime.block_on(server::serve(listener, async {
+        // If the handler cannot be installed, stopping at once is better than a
+        // server that ignores Ctrl-C.
+        let _ = tokio::signal::ctrl_c().await;
+    }))?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Result<()> {
+    // Check every input before sending anything.
+    let waits: Vec<u64> = waits
+        .iter()
+        .map(|text| parse_wait(text))
+        .collect::<Result<_, _>>()?;
+    let timeout = Duration::try_from_secs_f64(timeout_secs)
+        .ok()
+        .filter(|timeout| !timeout.is_zero())
+        .with_context(|| {
+            format!("--timeout-secs must be a positive number of seconds, got {timeout_secs}")
+        })?;
+
+    // Keep the embedded server alive until the end of this function.
+    let (template, _server) = match url {
+        Some(template) => {
+            http_wait::expand_template(&template, 0)?;
+            (template, None)
+        }
+        None => {
+            let server = DelayServer::start().context("cannot start the embedded delay server")?;
+            eprintln!(
+                "no --url given: started a delay server on {}",
+                server.base_url()
+            );
+            (server.url_template(), Some(server))
+        }
+    };
+
+    let client = Client::new(timeout);
+    let started = unix_now();
+    // One thread per request: each spends its life blocked on a socket, so there is
+    // no point limiting them to the number of cores.
+    let (client, template) = (&client, template.as_str());
+    let results: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = waits
+            .iter()
+            .map(|&ms| scope.spawn(move || client.fetch(template, ms)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a fetch thread panicked"))
+            .collect()
+    });
+    let total = unix_now() - started;
+
+    let failed = results.iter().filter(|result| result.is_err()).count();
+    let mut fetched: Vec<Fetched> = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(record) => fetched.push(record),
+            Err(err) if failed == 1 => return Err(err.into()),
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("{failed} of {} requests failed; the first", waits.len())
+                });
+            }
+        }
+    }
+
+    for record in &fetched {
+        println!(
+            "GET {} -> {} {:?} ({:.3} s)",
+            record.url,
+            record.status,
+            record.body,
+            record.elapsed()
+        );
+    }
+    let sum: f64 = fetched.iter().map(Fetched::elapsed).sum();
+    println!(
+        "total: {total:.3} s wall time for {} requests (their times add up to {sum:.3} s)",
+        fetched.len()
+    );
+    Ok(())
+}
+
+/// One MS argument: a whole number of milliseconds the server will accept.
+fn parse_wait(text: &str) -> anyhow::Result<u64> {
+    let Ok(ms) = text.parse::<u64>() else {
+        bail!(
+            "invalid wait {text:?}: expected a whole number of milliseconds in 0..={MAX_SLEEP_MS}"
+        );
+    };
+    if ms > MAX_SLEEP_MS {
+        bail!("wait {ms} ms is over the server's limit of {MAX_SLEEP_MS} ms");
+    }
+    Ok(ms)
+}

@@ -1,0 +1,133 @@
+//! The `http-wait` binary, run as a user would run it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use assert_cmd::cargo::CommandCargoExt;
+
+fn http_wait() -> Command {
+    Command::cargo_bin("http-wait").expect("the http-wait binary is built")
+}
+
+/// Kills the child when dropped, so a failed assertion cannot leave a server running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `serve` announces its address on the first line of stdout, answers on it, and
+/// stops on Ctrl-C.
+#[test]
+fn serve_prints_its_address_first() {
+    let child = std::process::Command::cargo_bin("http-wait")
+        .unwrap()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+
+    // Read the first line on a helper thread, so the wait for it is bounded.
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = send.send(line);
+    });
+    let line = receive
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a first line within 30 s");
+    let base = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    assert!(base.starts_with("http://127.0.0.1:"), "{line:?}");
+    assert!(!base.ends_with(":0"), "the real port is printed: {line:?}");
+
+    let fetched = http_wait::http_fetch(&format!("{base}/200?sleep={{ms}}"), 10).unwrap();
+    assert_eq!(fetched.body, "200 OK");
+
+    // Ctrl-C (SIGINT) stops it cleanly, with exit code 0. Poll for at most 10 s.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.0.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.0.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = status.expect("the server exits within 10 s of SIGINT");
+    assert!(status.success(), "{status:?}");
+}
+
+/// Without `--url`, `fetch` starts its own server, says so on stderr, and prints one
+/// line per request in input order, then the total.
+#[test]
+fn fetch_uses_the_embedded_server() {
+    let out = http_wait().args(["fetch", "100", "0"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.starts_with("no --url given: started a delay server on http://127.0.0.1:"),
+        "{stderr:?}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for (line, ms) in lines.iter().zip([100, 0]) {
+        assert!(line.starts_with("GET http://127.0.0.1:"), "{line}");
+        let tail = format!("/200?sleep={ms} -> 200 \"200 OK\" (");
+        assert!(line.contains(&tail), "{line:?} contains {tail:?}");
+        assert!(line.ends_with(" s)"), "{line}");
+    }
+    assert!(lines[2].starts_with("total: "), "{}", lines[2]);
+}
+
+/// Bad input gets exactly one `Error:` line on stderr, no panic, and exit code 1.
+#[test]
+fn bad_input_is_one_error_line() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["fetch", "abc"], "invalid wait \"abc\""),
+        (&["fetch", "-5"], "invalid wait \"-5\""),
+        (&["fetch", "30001"], "over the server's limit"),
+        (
+            &["fetch", "100", "--url", "http://127.0.0.1:1/200?sleep={ms}"],
+            "connection to http://127.0.0.1:1/200?sleep=100 refused",
+        ),
+        (
+            &["fetch", "100", "--url", "http://127.0.0.1:1/200"],
+            "no {ms} placeholder",
+        ),
+        (&["fetch", "100", "--url", "localhost/{ms}"], "invalid URL"),
+    ];
+    for (args, message) in cases {
+        let out = http_wait().args(args).assert().code(1);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(stderr.starts_with("Error: "), "{args:?}: {stderr:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(out.get_output().stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// `--help` explains what the tool is for.
+#[test]
+fn help_explains_the_lesson() {
+    let out = http_wait().arg("--help").assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("concurrency vs parallelism"), "{stdout}");
+    assert!(
+        stdout.contains("serve") && stdout.contains("fetch"),
+        "{stdout}"
+    );
+}

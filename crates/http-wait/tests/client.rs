@@ -1,0 +1,139 @@
+//! The blocking client against the embedded server (thread mode).
+//!
+//! Time bounds here are wide on purpose: the machine is shared, and only the
+//! benchmark measures precisely. What the tests pin down is order and overlap.
+
+use std::net::TcpListener;
+use std::thread;
+use std::time::Duration;
+
+use http_wait::{Client, DelayServer, FetchError, http_fetch};
+
+/// A 300 ms request takes at least 300 ms and not much more, as the record reports.
+#[test]
+fn fetch_waits_as_asked() {
+    let server = DelayServer::start().unwrap();
+    let fetched = http_fetch(&server.url_template(), 300).unwrap();
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.body, "200 OK");
+    assert_eq!(fetched.url, format!("{}/200?sleep=300", server.base_url()));
+    assert!(
+        (0.3..0.5).contains(&fetched.elapsed()),
+        "elapsed {:.3} s",
+        fetched.elapsed()
+    );
+}
+
+/// Eight 1 s requests from eight threads overlap: all are in flight at one moment,
+/// and together they take about 1 s, not 8 s.
+#[test]
+fn concurrent_fetches_overlap() {
+    let server = DelayServer::start().unwrap();
+    let client = Client::default();
+    let template = server.url_template();
+    let records: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| client.fetch(&template, 1000)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap().unwrap())
+            .collect()
+    });
+    let first_start = records
+        .iter()
+        .map(|r| r.start)
+        .fold(f64::INFINITY, f64::min);
+    let last_start = records.iter().map(|r| r.start).fold(0.0, f64::max);
+    let first_end = records.iter().map(|r| r.end).fold(f64::INFINITY, f64::min);
+    let last_end = records.iter().map(|r| r.end).fold(0.0, f64::max);
+    // Overlap: the last request started before the first one finished.
+    assert!(last_start < first_end, "{records:#?}");
+    assert!(records.iter().all(|r| r.elapsed() >= 1.0), "{records:#?}");
+    let total = last_end - first_start;
+    assert!(total < 1.5, "8 concurrent 1 s fetches took {total:.3} s");
+}
+
+/// A port with nothing behind it gives a `Refused` error that names the URL.
+#[test]
+fn refused_connection_names_the_url() {
+    // Bind and release a port, so that (almost certainly) nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let template = format!("http://127.0.0.1:{port}/200?sleep={{ms}}");
+    let err = http_fetch(&template, 100).unwrap_err();
+    assert!(matches!(err, FetchError::Refused { .. }), "{err:?}");
+    let url = format!("http://127.0.0.1:{port}/200?sleep=100");
+    assert!(err.to_string().contains(&url), "{err}");
+}
+
+/// A non-2xx answer is an error carrying the status, the URL and the body.
+#[test]
+fn non_2xx_is_an_error() {
+    let server = DelayServer::start().unwrap();
+    let template = format!("{}/503?sleep={{ms}}", server.base_url());
+    let err = http_fetch(&template, 10).unwrap_err();
+    match &err {
+        FetchError::Status { url, status, body } => {
+            assert_eq!(url, &format!("{}/503?sleep=10", server.base_url()));
+            assert_eq!(*status, 503);
+            assert_eq!(body, "503 Service Unavailable");
+        }
+        other => panic!("expected a Status error, got {other:?}"),
+    }
+    assert!(
+        err.to_string().contains("/503?sleep=10 answered 503"),
+        "{err}"
+    );
+
+    // The server's 400 reason comes through in the message.
+    let err = http_fetch(&server.url_template(), 30_001).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("answered 400: sleep 30001 ms is over"),
+        "{err}"
+    );
+
+    // A 3xx is reported, not followed.
+    let template = format!("{}/302?sleep={{ms}}", server.base_url());
+    let err = http_fetch(&template, 0).unwrap_err();
+    assert!(
+        matches!(err, FetchError::Status { status: 302, .. }),
+        "{err:?}"
+    );
+}
+
+/// A template without `{ms}` is refused before any request is sent.
+#[test]
+fn template_needs_the_placeholder() {
+    let err = http_fetch("http://127.0.0.1:1/200?sleep=5", 5).unwrap_err();
+    assert!(matches!(err, FetchError::NoPlaceholder { .. }), "{err:?}");
+    assert!(err.to_string().contains("no {ms} placeholder"), "{err}");
+}
+
+/// A request slower than the client's timeout fails with a `Timeout` naming the URL.
+#[test]
+fn slow_answer_times_out() {
+    let server = DelayServer::start().unwrap();
+    let client = Client::new(Duration::from_millis(200));
+    let err = client.fetch(&server.url_template(), 2000).unwrap_err();
+    assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("/200?sleep=2000"), "{err}");
+}
+
+/// The test harness runs tests on threads, so the fork-based server must refuse to
+/// start here, with a message that says why (the fork itself is tested in
+/// `tests/child.rs`, which has no harness).
+#[test]
+fn start_in_child_refuses_a_threaded_process() {
+    // Make sure there is a second thread even if the harness ran this on `main`.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let helper = thread::spawn(move || wait.recv());
+    let err = DelayServer::start_in_child().expect_err("several threads are running");
+    assert!(err.to_string().contains("single-threaded"), "{err}");
+    release.send(()).unwrap();
+    helper.join().unwrap().unwrap();
+}
