@@ -42,7 +42,11 @@ fn run(cli: Cli) -> Result<(), fib::FibError> {
         .collect::<Result<_, _>>()?;
     for n in inputs {
         let timed = fib::timed_fibonacci(n)?;
-        println!("fibonacci({n}) = {} ({:.3} s)", timed.value, timed.elapsed());
+        println!(
+            "fibonacci({n}) = {} ({:.3} s)",
+            timed.value,
+            timed.elapsed()
+        );
     }
     Ok(())
 }
