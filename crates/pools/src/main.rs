@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
 use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskRecord, output};
@@ -35,8 +36,14 @@ struct Cli {
     /// Which experiment to run.
     #[arg(long, value_enum, default_value = "all")]
     experiment: Which,
-    /// Which pools to compare, in the order to run them.
-    #[arg(long, value_delimiter = ',', default_value = "process,thread,gil")]
+    /// Which pools to compare (process, thread, gil), in the order to run them.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "process,thread,gil",
+        value_parser = PossibleValuesParser::new(["process", "thread", "gil"])
+            .try_map(|s| s.parse::<PoolKind>()),
+    )]
     pools: Vec<PoolKind>,
     /// Fibonacci inputs: START..END[:STEP] (END excluded) or a comma list.
     #[arg(long, value_name = "SPEC", default_value = "34..42")]
@@ -50,8 +57,13 @@ struct Cli {
     /// Workers per pool [default: the number of inputs, before --repeat].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
-    /// How the process pool starts its workers.
-    #[arg(long, default_value = "fork")]
+    /// How the process pool starts its workers: fork, spawn or forkserver.
+    #[arg(
+        long,
+        default_value = "fork",
+        value_parser = PossibleValuesParser::new(["fork", "spawn", "forkserver"])
+            .try_map(|s| s.parse::<StartMethod>()),
+    )]
     start_method: StartMethod,
     /// The simulated GIL's switch interval, in milliseconds (CPython's default is 5).
     #[arg(long, value_name = "MS", default_value_t = 5.0)]
