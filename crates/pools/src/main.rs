@@ -98,11 +98,51 @@ fn registry() -> [Registered; 2] {
 fn main() -> ExitCode {
     // First of all: if this process was started as a spawn worker, serve and exit.
     pools::serve_if_worker(&registry());
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    stop_on_interrupt();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("Error: {err:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM, say so and exit at once.
+///
+/// Exiting is all it takes to stop everything: every worker, the forkserver and the
+/// delay server die with this process (`PR_SET_PDEATHSIG`), and the CSV files are
+/// only ever renamed into place whole, so no half-written file can be left. A signal
+/// that the shell told us to ignore (a background job without job control) stays
+/// ignored.
+fn stop_on_interrupt() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+
+    extern "C" fn on_signal(_: nix::libc::c_int) {
+        const MESSAGE: &[u8] =
+            b"\ninterrupted: stopping every worker; no file was left half-written\n";
+        // Safety: `write` and `_exit` are async-signal-safe, and MESSAGE is static.
+        unsafe {
+            nix::libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            nix::libc::_exit(130);
+        }
+    }
+
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // Safety: the handler only makes async-signal-safe calls. Installing it and
+        // reading back the old disposition is a plain `sigaction`.
+        unsafe {
+            if let Ok(old) = sigaction(signal, &action) {
+                if old.handler() == SigHandler::SigIgn {
+                    let _ = sigaction(signal, &old);
+                }
+            }
         }
     }
 }

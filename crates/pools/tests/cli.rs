@@ -259,3 +259,70 @@ fn running(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// Ctrl-C (SIGINT) stops the run at once: exit status 130, every worker gone, and
+/// no file, whole or partial, from the interrupted experiment.
+#[test]
+fn ctrl_c_stops_everything() {
+    use std::os::unix::process::CommandExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pools();
+    command
+        .args([
+            "--experiment",
+            "fib",
+            "--pools",
+            "process",
+            "--fib-inputs",
+            "47,47",
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Safety: resetting a signal disposition is async-signal-safe. A test runner
+    // started in the background may have told us to ignore SIGINT; the child must not.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGINT,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+            .map(drop)
+            .map_err(std::io::Error::from)
+        });
+    }
+    let child = command.spawn().unwrap();
+    let parent = child.id();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let workers = loop {
+        let workers = children(parent);
+        if workers.len() >= 2 || Instant::now() > deadline {
+            break workers;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(workers.len(), 2, "workers started: {workers:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(parent as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while workers.iter().any(|&w| running(w)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        workers.iter().all(|&w| !running(w)),
+        "workers outlived Ctrl-C"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was left"
+    );
+}
