@@ -219,25 +219,33 @@ fn workers_die_with_their_parent() {
         .spawn()
         .unwrap();
     let parent = child.id();
-    // Wait (bounded) until both workers exist.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let workers = loop {
-        let workers = children(parent);
-        if workers.len() >= 2 || Instant::now() > deadline {
-            break workers;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(workers.len(), 2, "workers started: {workers:?}");
+    let workers = wait_for_children(parent, 2);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    // Generous bound for a loaded CI machine; the death signal is immediate.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while workers.iter().any(|&w| running(w)) && Instant::now() < deadline {
+    assert!(all_gone(&workers), "orphaned workers: {workers:?}");
+}
+
+/// Waits (at most 20 s) until `parent` has `n` children, and returns them.
+fn wait_for_children(parent: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = children(parent);
+        if found.len() >= n || Instant::now() > deadline {
+            assert_eq!(found.len(), n, "workers started: {found:?}");
+            return found;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let survivors: Vec<_> = workers.iter().filter(|&&w| running(w)).collect();
-    assert!(survivors.is_empty(), "orphaned workers: {survivors:?}");
+}
+
+/// Waits (at most 10 s, a generous bound for a loaded CI machine; the death signal
+/// itself is immediate) until none of `pids` is running. Returns whether they all went.
+fn all_gone(pids: &[u32]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|&p| running(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pids.iter().all(|&p| !running(p))
 }
 
 /// The children of `pid`, from /proc.
@@ -295,15 +303,7 @@ fn ctrl_c_stops_everything() {
     }
     let child = command.spawn().unwrap();
     let parent = child.id();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let workers = loop {
-        let workers = children(parent);
-        if workers.len() >= 2 || Instant::now() > deadline {
-            break workers;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(workers.len(), 2, "workers started: {workers:?}");
+    let workers = wait_for_children(parent, 2);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(parent as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -312,14 +312,7 @@ fn ctrl_c_stops_everything() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while workers.iter().any(|&w| running(w)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        workers.iter().all(|&w| !running(w)),
-        "workers outlived Ctrl-C"
-    );
+    assert!(all_gone(&workers), "workers outlived Ctrl-C: {workers:?}");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
