@@ -56,7 +56,8 @@ struct State {
     /// How many times the GIL has been taken. A waiter that times out only sets the
     /// drop request if this has not moved, i.e. nobody else got the lock meanwhile.
     switch_number: u64,
-    /// How many times the GIL passed from one thread to a different one.
+    /// How many times the GIL passed from one thread to a different one (the very
+    /// first take is not a hand-over).
     switches: u64,
 }
 
@@ -109,7 +110,7 @@ impl Gil {
         }
         state.locked = true;
         state.switch_number += 1;
-        if state.last_holder != Some(worker) {
+        if state.last_holder.is_some_and(|last| last != worker) {
             state.switches += 1;
         }
         state.last_holder = Some(worker);
@@ -145,13 +146,18 @@ impl Gil {
 
 /// One worker's hold on the GIL: the [`Context`] that tasks in the GIL pool see.
 ///
-/// Created holding the lock. Records every interval it held the lock.
+/// Created holding the lock. Records every interval it held the lock. If the guard is
+/// dropped while holding the lock (a panic unwinding through a worker), it releases
+/// the lock, so that the other threads are not left waiting forever.
 #[derive(Debug)]
 pub struct GilGuard<'a> {
     gil: &'a Gil,
     worker: usize,
     tid: i32,
+    /// When this guard last took the lock, in Unix seconds.
     acquired_at: f64,
+    /// Whether this guard holds the lock right now.
+    holding: bool,
     held: Vec<HeldInterval>,
 }
 
@@ -164,29 +170,37 @@ impl<'a> GilGuard<'a> {
             worker,
             tid: nix::unistd::gettid().as_raw(),
             acquired_at: fib::unix_now(),
+            holding: true,
             held: Vec::new(),
         }
     }
 
     /// Releases the lock for good and returns every interval this guard held it.
     pub fn release(mut self) -> Vec<HeldInterval> {
-        self.record_release();
-        self.gil.drop_gil(self.worker, false);
+        self.let_go(false);
         std::mem::take(&mut self.held)
     }
 
-    fn record_release(&mut self) {
+    /// Records the end of the current hold and releases the lock; `forced` as in
+    /// `Gil::drop_gil`.
+    fn let_go(&mut self, forced: bool) {
+        if !self.holding {
+            return;
+        }
         self.held.push(HeldInterval {
             worker: self.worker,
             tid: self.tid,
             acquired_at: self.acquired_at,
             released_at: fib::unix_now(),
         });
+        self.holding = false;
+        self.gil.drop_gil(self.worker, forced);
     }
 
     fn reacquire(&mut self) {
         self.gil.take(self.worker);
         self.acquired_at = fib::unix_now();
+        self.holding = true;
     }
 
     /// The slow path of [`checkpoint`](Context::checkpoint), kept out of line so
@@ -194,9 +208,14 @@ impl<'a> GilGuard<'a> {
     #[cold]
     #[inline(never)]
     fn yield_gil(&mut self) {
-        self.record_release();
-        self.gil.drop_gil(self.worker, true);
+        self.let_go(true);
         self.reacquire();
+    }
+}
+
+impl Drop for GilGuard<'_> {
+    fn drop(&mut self) {
+        self.let_go(false);
     }
 }
 
@@ -209,11 +228,19 @@ impl Context for GilGuard<'_> {
     }
 
     fn allow_threads<R>(&mut self, blocking: impl FnOnce() -> R) -> R {
-        self.record_release();
-        self.gil.drop_gil(self.worker, false);
-        let result = blocking();
-        self.reacquire();
-        result
+        /// Takes the lock back when dropped: after `blocking` returns, and also if it
+        /// panics, so that a caught panic never leaves a worker believing it holds a
+        /// lock it gave away (PyO3's `allow_threads` does the same).
+        struct Retake<'g, 'a>(&'g mut GilGuard<'a>);
+        impl Drop for Retake<'_, '_> {
+            fn drop(&mut self) {
+                self.0.reacquire();
+            }
+        }
+
+        self.let_go(false);
+        let _retake = Retake(self);
+        blocking()
     }
 }
 

@@ -98,9 +98,7 @@ fn registry() -> [Registered; 2] {
 fn main() -> ExitCode {
     // First of all: if this process was started as a spawn worker, serve and exit.
     pools::serve_if_worker(&registry());
-    let cli = Cli::parse();
-    stop_on_interrupt();
-    match run(cli) {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("Error: {err:#}");
@@ -236,6 +234,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
 
+    // Installed only now, after the forkserver and the delay server have been forked,
+    // so that they do not inherit the handler. (Fork workers reset it themselves.)
+    stop_on_interrupt();
     let mut session = Session {
         cli: &cli,
         switch_interval,

@@ -127,10 +127,15 @@ pub fn write_held(path: &Path, held: &[HeldInterval]) -> io::Result<()> {
 }
 
 /// Writes a CSV to a temporary file next to `path`, then renames it into place.
+///
+/// SIGINT and SIGTERM are held back meanwhile (on this thread, which is the one that
+/// receives them in the `pools` binary), so that Ctrl-C cannot strike between
+/// creating the temporary file and renaming it, and leave the temporary file behind.
 fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut csv::Writer<&mut tempfile::NamedTempFile>) -> csv::Result<()>,
 ) -> io::Result<()> {
+    let _held_back = HoldSignals::new();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -149,6 +154,34 @@ fn write_atomically(
     file.as_file().sync_data()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Blocks SIGINT and SIGTERM on this thread until dropped; a signal that arrives
+/// meanwhile is delivered then.
+struct HoldSignals(Option<nix::sys::signal::SigSet>);
+
+impl HoldSignals {
+    fn new() -> Self {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        let mut block = SigSet::empty();
+        block.add(Signal::SIGINT);
+        block.add(Signal::SIGTERM);
+        let mut old = SigSet::empty();
+        let ok = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old)).is_ok();
+        HoldSignals(ok.then_some(old))
+    }
+}
+
+impl Drop for HoldSignals {
+    fn drop(&mut self) {
+        if let Some(old) = &self.0 {
+            let _ = nix::sys::signal::pthread_sigmask(
+                nix::sys::signal::SigmaskHow::SIG_SETMASK,
+                Some(old),
+                None,
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 //! A SPEC is either a Python-style range `START..END[:STEP]`, with END excluded (the
 //! article's `range(1000, 1800, 100)` is `1000..1800:100`), or a comma-separated list.
 
+/// The most values a SPEC may expand to: far more than any experiment here needs,
+/// and far less than would exhaust memory.
+pub const MAX_ITEMS: usize = 10_000_000;
+
 /// Parses a SPEC into its values.
 ///
 /// ```
@@ -27,6 +31,12 @@ pub fn parse(spec: &str) -> Result<Vec<u64>, String> {
             if start >= end {
                 return Err(format!(
                     "bad SPEC `{spec}`: the range is empty (END is excluded, so it must be above START)"
+                ));
+            }
+            let count = (end - start).div_ceil(step);
+            if count > MAX_ITEMS as u64 {
+                return Err(format!(
+                    "bad SPEC `{spec}`: {count} values is too many (at most {MAX_ITEMS})"
                 ));
             }
             (start..end).step_by(step as usize).collect()
@@ -77,6 +87,7 @@ mod tests {
             ("1..9:0", "the step must be"),
             ("1,,2", "`` is not"),
             ("-3", "`-3` is not"),
+            ("1..5000000000", "is too many"),
         ] {
             let err = parse(spec).unwrap_err();
             assert!(err.contains(hint), "{spec:?}: {err}");

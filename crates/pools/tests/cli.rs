@@ -268,8 +268,9 @@ fn running(pid: u32) -> bool {
     }
 }
 
-/// Ctrl-C (SIGINT) stops the run at once: exit status 130, every worker gone, and
-/// no file, whole or partial, from the interrupted experiment.
+/// Ctrl-C (SIGINT to the whole process group, as a terminal sends it) stops the run
+/// at once: exit status 130, one "interrupted" line (not one per worker), every
+/// worker gone, and no file, whole or partial, from the interrupted experiment.
 #[test]
 fn ctrl_c_stops_everything() {
     use std::os::unix::process::CommandExt;
@@ -288,7 +289,8 @@ fn ctrl_c_stops_everything() {
         .arg("--out")
         .arg(dir.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     // Safety: resetting a signal disposition is async-signal-safe. A test runner
     // started in the background may have told us to ignore SIGINT; the child must not.
     unsafe {
@@ -304,14 +306,16 @@ fn ctrl_c_stops_everything() {
     let child = command.spawn().unwrap();
     let parent = child.id();
     let workers = wait_for_children(parent, 2);
-    nix::sys::signal::kill(
+    // Like a terminal's Ctrl-C: the signal goes to every process in the group.
+    nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(parent as i32),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("interrupted").count(), 1, "{stderr}");
     assert!(all_gone(&workers), "workers outlived Ctrl-C: {workers:?}");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),

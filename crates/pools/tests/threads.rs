@@ -26,12 +26,14 @@ fn unwrap_all<O: std::fmt::Debug>(results: Vec<pools::TaskResult<O>>) -> Vec<Tas
 /// Real threads run CPU-bound tasks at the same time, in the parent's process.
 #[test]
 fn real_threads_overlap_and_share_the_pid() {
+    // Tasks long enough (tens of milliseconds even in an optimised build) that every
+    // worker has started long before the first one could finish all four.
     let mut pool = ThreadPool::new(4).unwrap();
-    let records = unwrap_all(pool.map(&Fibonacci, &[27, 27, 27, 27]));
+    let records = unwrap_all(pool.map(&Fibonacci, &[32, 32, 32, 32]));
     assert!(any_overlap(intervals(&records)));
     for r in &records {
         assert_eq!(r.pid as u32, std::process::id());
-        assert_eq!(r.output, 121_393);
+        assert_eq!(r.output, 1_346_269);
     }
 }
 
@@ -40,8 +42,8 @@ fn real_threads_overlap_and_share_the_pid() {
 #[test]
 fn gil_intervals_never_overlap() {
     let mut pool = GilThreadPool::new(4, Duration::from_millis(1)).unwrap();
-    let records = unwrap_all(pool.map(&Fibonacci, &[30, 30, 30, 30]));
-    assert!(records.iter().all(|r| r.output == 514_229));
+    let records = unwrap_all(pool.map(&Fibonacci, &[32, 32, 32, 32]));
+    assert!(records.iter().all(|r| r.output == 1_346_269));
     // All four ran concurrently: their task intervals overlap...
     assert!(any_overlap(intervals(&records)));
     // ...but their turns holding the lock do not.
@@ -126,4 +128,48 @@ fn results_are_in_input_order() {
 fn zero_workers_is_an_error() {
     assert!(ThreadPool::new(0).is_err());
     assert!(GilThreadPool::new(0, Duration::from_millis(5)).is_err());
+}
+
+/// A task that panics while the GIL is released (inside `allow_threads`) fails alone:
+/// its thread takes the lock back, the other tasks finish, and the lock was never
+/// held by two threads at once.
+#[test]
+fn a_panic_with_the_gil_released_is_contained() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct PanicWhileWaiting;
+
+    impl pools::Task for PanicWhileWaiting {
+        type Input = bool;
+        type Output = u64;
+        const NAME: &'static str = "panic_while_waiting";
+
+        fn run(&self, panic: &bool, cx: &mut impl pools::Context) -> Result<u64, String> {
+            cx.allow_threads(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                assert!(!*panic, "told to panic while waiting");
+            });
+            fib::fibonacci_with(27, &mut || cx.checkpoint()).map_err(|e| e.to_string())
+        }
+    }
+
+    let mut pool = GilThreadPool::new(2, Duration::from_millis(1)).unwrap();
+    let results = pool.map(&PanicWhileWaiting, &[true, false, false, true, false]);
+    for (i, result) in results.iter().enumerate() {
+        match i {
+            0 | 3 => assert!(
+                result
+                    .as_ref()
+                    .unwrap_err()
+                    .to_string()
+                    .contains("told to panic")
+            ),
+            _ => assert_eq!(result.as_ref().unwrap().output, 121_393),
+        }
+    }
+    let held: Vec<(f64, f64)> = pool
+        .held_intervals()
+        .iter()
+        .map(|h| (h.acquired_at, h.released_at))
+        .collect();
+    assert!(!any_overlap(held), "two threads held the GIL at once");
 }

@@ -37,8 +37,12 @@ pub fn serve_if_worker(registry: &[Registered]) {
         return;
     };
     let parent = parent.to_str().and_then(|p| p.parse::<i32>().ok());
-    // Safety: the variable is removed before any thread exists (we are at the top of
-    // `main`, per this function's contract), so no other thread can read it meanwhile.
+    if super::sys::thread_count().ok() != Some(1) {
+        eprintln!("pools: {WORKER_ENV} is set, but serve_if_worker was not called first in main");
+        std::process::exit(2);
+    }
+    // Safety: we just checked that this process runs a single thread, so no other
+    // thread can read the environment while we change it.
     unsafe { std::env::remove_var(WORKER_ENV) };
     match parent {
         Some(parent) => die_with_parent(nix::unistd::Pid::from_raw(parent)),
@@ -50,6 +54,13 @@ pub fn serve_if_worker(registry: &[Registered]) {
 /// Runs the worker loop on the inherited descriptors and exits the process.
 pub(crate) fn run(lookup: Lookup<'_>) -> ! {
     quiet_panics();
+    default_signals();
+    // Programs that a task starts must not inherit the worker's pipes: they would keep
+    // the pipes open after the worker died, and the pool would not notice the death.
+    for fd in [TASK_FD, RESULT_FD] {
+        // Safety: setting a descriptor flag touches no memory.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
     let code = match serve(lookup) {
         Ok(()) => 0,
         Err(message) => {
@@ -60,6 +71,17 @@ pub(crate) fn run(lookup: Lookup<'_>) -> ! {
     // Safety: `_exit` ends the process without running atexit handlers or flushing
     // stdio buffers that may hold copies of the parent's unwritten output.
     unsafe { libc::_exit(code) }
+}
+
+/// A forked worker inherits the parent's signal handlers: the `pools` binary's
+/// "interrupted" message would be printed once per worker on Ctrl-C. Workers just
+/// die, quietly, as a signal's default action has them do.
+fn default_signals() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // Safety: restoring the default disposition installs no Rust code as a handler.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
 }
 
 /// Panics inside tasks are caught and reported to the pool as task errors, so the
@@ -106,7 +128,7 @@ fn serve(lookup: Lookup<'_>) -> Result<(), String> {
                     }))
                     .unwrap_or_else(|panic| Err(crate::thread_pool::panic_message(&*panic)));
                     let end = fib::unix_now();
-                    let outcome = outcome.map(|()| output.clone());
+                    let outcome = outcome.map(|()| std::mem::take(&mut output));
                     encode(
                         &FromWorker {
                             index,
