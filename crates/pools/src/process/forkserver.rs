@@ -14,10 +14,16 @@
 //! so that the worker is re-parented to the pool's process, which has made itself a
 //! *child subreaper*. The pool can then reap its workers with `waitpid` and read their
 //! exit status, exactly as under `fork`.
+//!
+//! A pool asks for all its workers at once, and the server does not wait for one
+//! middle process to finish before it forks the next: the forks overlap, and eight
+//! workers start in about the time of three or four one-at-a-time round trips. The
+//! answers (a request number and a pid, written by whichever middle process is done
+//! first) may then arrive in any order, so the socket is a `SOCK_SEQPACKET` one: every
+//! answer is one message, never interleaved with another.
 
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixStream;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -32,8 +38,13 @@ use super::worker::{Lookup, worker_main, write_all};
 use crate::executor::PoolError;
 use crate::task::Registered;
 
-/// The pool's end of the connection to the running forkserver.
-static SERVER: OnceLock<Mutex<UnixStream>> = OnceLock::new();
+/// The pool's end of the connection to the running forkserver. The lock is held for
+/// a whole batch of requests, so that two pools never read each other's answers.
+static SERVER: OnceLock<Mutex<OwnedFd>> = OnceLock::new();
+
+/// One answer: the request's number and the new worker's pid (0 if none could be
+/// forked), both little-endian.
+type Answer = [u8; 8];
 
 /// Starts the forkserver. Call it at the top of `main`, before any thread exists.
 ///
@@ -56,7 +67,7 @@ pub fn start(registry: &[Registered]) -> io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true)?;
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
-        SockType::Stream,
+        SockType::SeqPacket,
         None,
         SockFlag::SOCK_CLOEXEC,
     )?;
@@ -66,7 +77,7 @@ pub fn start(registry: &[Registered]) -> io::Result<()> {
     match unsafe { fork() }? {
         ForkResult::Parent { .. } => {
             drop(theirs);
-            let _ = SERVER.set(Mutex::new(UnixStream::from(ours)));
+            let _ = SERVER.set(Mutex::new(ours));
             Ok(())
         }
         ForkResult::Child => {
@@ -77,29 +88,68 @@ pub fn start(registry: &[Registered]) -> io::Result<()> {
     }
 }
 
-/// Asks the forkserver for a worker that reads tasks from `task_read` and writes
-/// results to `result_write`. Returns the worker's pid; the worker is our child.
-pub(crate) fn request_worker(
-    task_read: &OwnedFd,
-    result_write: &OwnedFd,
-) -> Result<Pid, PoolError> {
+/// Asks the forkserver for one worker per pair of pipe ends: the worker reads tasks
+/// from the first and writes results to the second. Returns, in the same order, each
+/// worker's pid (the worker is our child) or why it could not be started.
+///
+/// Every request is sent before any answer is read, so that the server can fork the
+/// next worker while the previous one is still starting.
+pub(crate) fn request_workers(
+    ends: &[(&OwnedFd, &OwnedFd)],
+) -> Result<Vec<Result<Pid, String>>, PoolError> {
     let server = SERVER.get().ok_or(PoolError::NoForkserver)?;
-    let mut stream = server.lock().unwrap_or_else(PoisonError::into_inner);
-    let start_error = |reason: String| PoolError::Start { worker: 0, reason };
-    let fds = [task_read.as_raw_fd(), result_write.as_raw_fd()];
-    sendmsg::<()>(
-        stream.as_raw_fd(),
-        &[io::IoSlice::new(b"w")],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(|e| start_error(format!("cannot reach the forkserver: {e}")))?;
-    let mut pid = [0u8; 4];
-    stream
-        .read_exact(&mut pid)
-        .map_err(|e| start_error(format!("the forkserver did not answer: {e}")))?;
-    Ok(Pid::from_raw(i32::from_le_bytes(pid)))
+    let socket = server.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut pids: Vec<Result<Pid, String>> = vec![Err("no answer".into()); ends.len()];
+    let mut sent = 0;
+    for (number, (task_read, result_write)) in ends.iter().enumerate() {
+        let fds = [task_read.as_raw_fd(), result_write.as_raw_fd()];
+        let request = (number as u32).to_le_bytes();
+        if let Err(e) = sendmsg::<()>(
+            socket.as_raw_fd(),
+            &[io::IoSlice::new(&request)],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        ) {
+            pids[number] = Err(format!("cannot reach the forkserver: {e}"));
+            break;
+        }
+        sent += 1;
+    }
+    // Exactly one answer per request sent, in whatever order the forks finish.
+    for _ in 0..sent {
+        let mut answer: Answer = [0; 8];
+        match nix::unistd::read(socket.as_fd(), &mut answer) {
+            Ok(8) => {}
+            Ok(_) => return Err(start_error("the forkserver has stopped")),
+            Err(e) => return Err(start_error(&format!("the forkserver did not answer: {e}"))),
+        }
+        let number = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]) as usize;
+        let pid = i32::from_le_bytes([answer[4], answer[5], answer[6], answer[7]]);
+        if let Some(slot) = pids.get_mut(number) {
+            *slot = if pid > 0 {
+                Ok(Pid::from_raw(pid))
+            } else {
+                Err("the forkserver could not fork".into())
+            };
+        }
+    }
+    Ok(pids)
+}
+
+fn start_error(reason: &str) -> PoolError {
+    PoolError::Start {
+        worker: 0,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Encodes the answer to request `number`: a pid, or 0 for "no worker".
+fn answer(number: u32, pid: i32) -> Answer {
+    let mut bytes = [0; 8];
+    bytes[..4].copy_from_slice(&number.to_le_bytes());
+    bytes[4..].copy_from_slice(&pid.to_le_bytes());
+    bytes
 }
 
 /// The server's loop: one request, one worker, until the pool's process goes away.
@@ -107,7 +157,8 @@ fn serve(socket: OwnedFd, main: Pid, registry: &[Registered]) -> ! {
     let sock = socket.as_raw_fd();
     close_all_but(sock);
     loop {
-        let Some((task_read, result_write)) = receive_fds(sock) else {
+        reap_middles();
+        let Some((number, task_read, result_write)) = receive_fds(sock) else {
             // End-of-file: the program closed its end or died. Nothing left to serve.
             // Safety: `_exit` ends the server without running the program's exit code.
             unsafe { libc::_exit(0) }
@@ -115,12 +166,16 @@ fn serve(socket: OwnedFd, main: Pid, registry: &[Registered]) -> ! {
         // Safety: the server is single-threaded (it was forked from a single-threaded
         // program and starts no threads), so the child may run ordinary Rust code.
         match unsafe { fork() } {
-            Ok(ForkResult::Parent { child }) => {
+            Ok(ForkResult::Parent { .. }) => {
+                // Not waiting for the middle process to exit: the pool has its
+                // worker's pid as soon as the middle writes it, and its next request
+                // should not wait for the middle's teardown. It is reaped next time
+                // round, by `reap_middles`.
                 drop((task_read, result_write));
-                let _ = nix::sys::wait::waitpid(child, None);
             }
             Ok(ForkResult::Child) => fork_worker_and_exit(
                 sock,
+                number,
                 task_read.as_raw_fd(),
                 result_write.as_raw_fd(),
                 main,
@@ -128,8 +183,19 @@ fn serve(socket: OwnedFd, main: Pid, registry: &[Registered]) -> ! {
             ),
             Err(_) => {
                 // Tell the pool that no worker came: a pid of 0.
-                let _ = write_all(sock, &0i32.to_le_bytes());
+                let _ = write_all(sock, &answer(number, 0));
             }
+        }
+    }
+}
+
+/// Reaps every middle process that has exited, without blocking. They are the
+/// server's only children.
+fn reap_middles() {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if status == WaitStatus::StillAlive {
+            break;
         }
     }
 }
@@ -138,6 +204,7 @@ fn serve(socket: OwnedFd, main: Pid, registry: &[Registered]) -> ! {
 /// worker is re-parented to `main`.
 fn fork_worker_and_exit(
     sock: RawFd,
+    number: u32,
     task_read: RawFd,
     result_write: RawFd,
     main: Pid,
@@ -147,7 +214,8 @@ fn fork_worker_and_exit(
     // Safety: the middle process is a copy of the single-threaded server.
     match unsafe { fork() } {
         Ok(ForkResult::Parent { child }) => {
-            let _ = write_all(sock, &child.as_raw().to_le_bytes());
+            // One write, so one message on the SOCK_SEQPACKET socket.
+            let _ = write_all(sock, &answer(number, child.as_raw()));
             // Safety: `_exit` ends the middle process at once.
             unsafe { libc::_exit(0) }
         }
@@ -161,18 +229,18 @@ fn fork_worker_and_exit(
             worker_main(task_read, result_write, main, Lookup::Registry(registry))
         }
         Err(_) => {
-            let _ = write_all(sock, &0i32.to_le_bytes());
+            let _ = write_all(sock, &answer(number, 0));
             // Safety: as above.
             unsafe { libc::_exit(1) }
         }
     }
 }
 
-/// Receives one request: a byte and two descriptors. `None` at end-of-file.
-fn receive_fds(sock: RawFd) -> Option<(OwnedFd, OwnedFd)> {
+/// Receives one request: its number and two descriptors. `None` at end-of-file.
+fn receive_fds(sock: RawFd) -> Option<(u32, OwnedFd, OwnedFd)> {
     loop {
-        let mut byte = [0u8; 1];
-        let mut iov = [io::IoSliceMut::new(&mut byte)];
+        let mut number = [0u8; 4];
+        let mut iov = [io::IoSliceMut::new(&mut number)];
         let mut space = nix::cmsg_space!([RawFd; 2]);
         let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
         {
@@ -190,9 +258,10 @@ fn receive_fds(sock: RawFd) -> Option<(OwnedFd, OwnedFd)> {
             }
         }
         if let [a, b] = fds[..] {
+            let number = u32::from_le_bytes(number);
             // Safety: SCM_RIGHTS installed these descriptors in this process just now,
             // and nothing else refers to them.
-            return Some(unsafe { (owned(a), owned(b)) });
+            return Some(unsafe { (number, owned(a), owned(b)) });
         }
     }
 }

@@ -36,7 +36,7 @@ pub mod worker;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -166,13 +166,34 @@ impl ProcessPool {
             workers: Vec::with_capacity(workers),
             broken: None,
         };
-        for index in 0..workers {
-            // On error, `pool` is dropped here, which stops the workers started so far.
-            let worker = start_worker(method).map_err(|reason| PoolError::Start {
-                worker: index,
-                reason,
-            })?;
-            pool.workers.push(worker);
+        if method == StartMethod::Forkserver {
+            // All at once: the forkserver forks the next worker while the previous one
+            // is still starting (see `forkserver::request_workers`).
+            let mut first_error = None;
+            for (index, worker) in start_from_forkserver(workers).into_iter().enumerate() {
+                match worker {
+                    Ok(worker) => pool.workers.push(worker),
+                    Err(reason) => {
+                        first_error.get_or_insert(PoolError::Start {
+                            worker: index,
+                            reason,
+                        });
+                    }
+                }
+            }
+            // On error, `pool` is dropped here, which stops the workers that started.
+            if let Some(error) = first_error {
+                return Err(error);
+            }
+        } else {
+            for index in 0..workers {
+                // On error, `pool` is dropped here, which stops the workers started so far.
+                let worker = start_worker(method).map_err(|reason| PoolError::Start {
+                    worker: index,
+                    reason,
+                })?;
+                pool.workers.push(worker);
+            }
         }
         Ok(pool)
     }
@@ -216,6 +237,15 @@ impl ProcessPool {
         for worker in &mut self.workers {
             worker.tasks = None;
         }
+        // Wait for all the exits at once, rather than one `reap` after another: a
+        // worker's result pipe hangs up when it exits, so `reap` then finds it gone.
+        let live: Vec<&OwnedFd> = self
+            .workers
+            .iter()
+            .filter(|w| !w.reaped)
+            .map(|w| &w.results)
+            .collect();
+        wait_for_hangups(&live, EXIT_GRACE);
         for worker in self.workers.iter_mut().filter(|w| !w.reaped) {
             reap(worker.pid, EXIT_GRACE);
             worker.reaped = true;
@@ -229,11 +259,55 @@ impl Drop for ProcessPool {
     }
 }
 
-/// Starts one worker and returns the pool's side of it.
+/// A new worker's two pipes, before the worker exists.
+struct Pipes {
+    task_read: OwnedFd,
+    task_write: OwnedFd,
+    result_read: OwnedFd,
+    result_write: OwnedFd,
+}
+
+impl Pipes {
+    fn new() -> Result<Pipes, String> {
+        // Close-on-exec, so that no other program we start inherits these pipes.
+        let (task_read, task_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        let (result_read, result_write) =
+            pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        Ok(Pipes {
+            task_read,
+            task_write,
+            result_read,
+            result_write,
+        })
+    }
+
+    /// Once worker `pid` has its own copies of its two ends: drops ours and returns
+    /// the pool's side of the worker.
+    fn into_worker(self, pid: Pid) -> Result<Worker, String> {
+        // Ours must go, or we would never see end-of-file on the result pipe when the
+        // worker dies.
+        drop((self.task_read, self.result_write));
+        nix::fcntl::fcntl(
+            self.task_write.as_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| format!("fcntl: {e}"))?;
+        Ok(Worker {
+            pid,
+            tasks: Some(self.task_write),
+            results: self.result_read,
+            frames: Frames::default(),
+            out: Vec::new(),
+            in_flight: 0,
+            depth: 1,
+            reaped: false,
+        })
+    }
+}
+
+/// Starts one worker with `fork` or `spawn` and returns the pool's side of it.
 fn start_worker(method: StartMethod) -> Result<Worker, String> {
-    // Close-on-exec, so that no other program we start inherits these pipes.
-    let (task_read, task_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-    let (result_read, result_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let pipes = Pipes::new()?;
     let pid = match method {
         StartMethod::Fork => {
             let parent = nix::unistd::getpid();
@@ -245,41 +319,47 @@ fn start_worker(method: StartMethod) -> Result<Worker, String> {
             match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
                 nix::unistd::ForkResult::Parent { child } => child,
                 nix::unistd::ForkResult::Child => worker::worker_main(
-                    task_read.as_raw_fd(),
-                    result_write.as_raw_fd(),
+                    pipes.task_read.as_raw_fd(),
+                    pipes.result_write.as_raw_fd(),
                     parent,
                     Lookup::Fork,
                 ),
             }
         }
-        StartMethod::Spawn => spawn(&task_read, &result_write)?,
+        StartMethod::Spawn => spawn(&pipes.task_read, &pipes.result_write)?,
         StartMethod::Forkserver => {
-            forkserver::request_worker(&task_read, &result_write).map_err(|e| e.to_string())?
+            return start_from_forkserver(1)
+                .pop()
+                .unwrap_or_else(|| Err("no worker".into()));
         }
     };
-    if pid.as_raw() <= 0 {
-        return Err("the forkserver could not fork".into());
-    }
-    // The child has its own copies of these two ends; ours must go, or we would never
-    // see end-of-file on the result pipe when the worker dies.
-    drop((task_read, result_write));
-    nix::fcntl::fcntl(
-        task_write.as_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
-    )
-    .map_err(|e| format!("fcntl: {e}"))?;
-    Ok(Worker {
-        pid,
-        tasks: Some(task_write),
-        results: result_read,
-        frames: Frames::default(),
-        out: Vec::new(),
-        in_flight: 0,
-        depth: 1,
-        reaped: false,
-    })
+    pipes.into_worker(pid)
 }
 
+/// Starts `workers` workers through the forkserver, all requested at once, and
+/// returns the pool's side of each, in order.
+fn start_from_forkserver(workers: usize) -> Vec<Result<Worker, String>> {
+    let pipes = match (0..workers)
+        .map(|_| Pipes::new())
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(pipes) => pipes,
+        Err(reason) => return vec![Err(reason)],
+    };
+    let ends: Vec<(&OwnedFd, &OwnedFd)> = pipes
+        .iter()
+        .map(|p| (&p.task_read, &p.result_write))
+        .collect();
+    let pids = match forkserver::request_workers(&ends) {
+        Ok(pids) => pids,
+        Err(e) => return vec![Err(e.to_string())],
+    };
+    pipes
+        .into_iter()
+        .zip(pids)
+        .map(|(pipes, pid)| pid.and_then(|pid| pipes.into_worker(pid)))
+        .collect()
+}
 /// Starts this program again as a `spawn` worker.
 fn spawn(task_read: &OwnedFd, result_write: &OwnedFd) -> Result<Pid, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
@@ -475,6 +555,38 @@ impl ProcessPool {
             on_done();
         }
         Ok(done)
+    }
+}
+
+/// Waits until every one of `pipes` has hung up (no writer is left), or `grace` has
+/// passed.
+fn wait_for_hangups(pipes: &[&OwnedFd], grace: Duration) {
+    let deadline = Instant::now() + grace;
+    let mut open = pipes.to_vec();
+    while !open.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        // No events asked for: poll always reports a hang-up, and unread results
+        // (POLLIN) must not wake us.
+        let mut fds: Vec<PollFd<'_>> = open
+            .iter()
+            .map(|fd| PollFd::new(fd.as_fd(), PollFlags::empty()))
+            .collect();
+        // Rounded up: a timeout of 0 ms would spin until the deadline.
+        let timeout = PollTimeout::try_from(left.as_millis() + 1).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+        let gone: Vec<bool> = fds
+            .iter()
+            .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        let mut gone = gone.into_iter();
+        open.retain(|_| !gone.next().unwrap_or(false));
     }
 }
 

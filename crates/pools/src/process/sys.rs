@@ -81,11 +81,16 @@ pub(crate) fn describe(status: WaitStatus) -> String {
 pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
     let deadline = Instant::now() + grace;
     let echild_deadline = Instant::now() + Duration::from_millis(50);
+    // A worker told to stop usually exits within microseconds, so the first pauses
+    // are short; they double up to 1 ms so that a slow one does not cost a busy loop.
+    let mut pause = Duration::from_micros(10);
+    let mut nap = || {
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(1));
+    };
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_micros(200));
-            }
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => nap(),
             Ok(WaitStatus::StillAlive) => {
                 let _ = kill(pid, Signal::SIGKILL);
                 return waitpid(pid, None).unwrap_or(WaitStatus::StillAlive);
@@ -94,7 +99,7 @@ pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
             // A forkserver worker becomes our child only once its middle process has
             // exited, which may be a moment after we learnt its pid: retry briefly.
             Err(nix::errno::Errno::ECHILD) if Instant::now() < deadline.min(echild_deadline) => {
-                std::thread::sleep(Duration::from_micros(200));
+                nap()
             }
             // Someone else reaped it; nothing is left to do.
             Err(_) => return WaitStatus::StillAlive,

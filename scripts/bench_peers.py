@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""The Python peers of the pools benchmarks: concurrent.futures on the same work.
+
+    python3 scripts/bench_peers.py all --csv results/bench-python.csv
+    python3 scripts/bench_peers.py tiny --tasks 20000 --workers 8 --repeat 3
+    python3 scripts/bench_peers.py io --url-template 'http://127.0.0.1:8080/200?sleep={ms}'
+    python3 scripts/bench_peers.py serve --port 8081    # ThreadingHTTPServer peer
+
+The claim these figures stand for: what a Python programmer pays per task, per
+worker started and per wait with ThreadPoolExecutor and ProcessPoolExecutor, so
+that `scripts/bench.sh` can put the Rust pools' figures next to them. Each
+benchmark mirrors one section of `cargo bench -p pools --bench pools` (see its
+header for what is timed) and writes rows with the same CSV columns:
+benchmark, subject, value (the median of the runs), unit, min, max, runs, target,
+met, note. Python's rows carry no target: they are the yardstick.
+
+Only the standard library is used, so any python3 (3.8 or later) runs it.
+"""
+
+import argparse
+import csv
+import multiprocessing as mp
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+COLUMNS = ["benchmark", "subject", "value", "unit", "min", "max", "runs", "target", "met", "note"]
+START_METHODS = ["fork", "spawn", "forkserver"]
+
+
+# --- The tasks. Module-level functions, so that spawn and forkserver workers can
+# --- import them by name (the rule the Rust registry imitates).
+
+
+def fibonacci(n):
+    """Naive recursion, numbered like the Rust `fib` crate: fibonacci(1) = 0."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if n <= 2:
+        return n - 1
+    return fibonacci(n - 1) + fibonacci(n - 2)
+
+
+def noop(x):
+    """The trivial task that proves a worker is up."""
+    return x
+
+
+def nap(seconds):
+    """Something for a worker to be busy with when it is killed."""
+    time.sleep(seconds)
+
+
+def fetch(url):
+    """One GET that the delay server answers after the wait in the URL."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
+# --- Recording.
+
+
+class Rows:
+    """Collects figures and writes them as CSV rows."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, benchmark, subject, unit, runs, note):
+        self.rows.append(
+            {
+                "benchmark": benchmark,
+                "subject": subject,
+                "value": statistics.median(runs),
+                "unit": unit,
+                "min": min(runs),
+                "max": max(runs),
+                "runs": ";".join(f"{r:.6f}" for r in runs),
+                "target": "",
+                "met": "",
+                "note": note,
+            }
+        )
+        print(f"{benchmark:<10} {subject:<26} {statistics.median(runs):>12.3f} {unit}", file=sys.stderr)
+
+    def write(self, out):
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+
+
+def executors(workers, methods):
+    """(subject, factory) for ThreadPoolExecutor and each ProcessPoolExecutor context."""
+    pairs = [("python-thread", lambda: ThreadPoolExecutor(max_workers=workers))]
+    for method in methods:
+        context = mp.get_context(method)
+        pairs.append(
+            (
+                f"python-process-{method}",
+                lambda context=context: ProcessPoolExecutor(max_workers=workers, mp_context=context),
+            )
+        )
+    return pairs
+
+
+# --- The benchmarks.
+
+
+def tiny(args, rows):
+    """fibonacci(10) x TASKS: dispatch throughput on a warmed-up executor."""
+    inputs = [10] * args.tasks
+    expected = fibonacci(10)
+    note = f"fibonacci(10) x {args.tasks} on {args.workers} workers, chunksize 1"
+    for subject, make in executors(args.workers, START_METHODS):
+        rates = []
+        with make() as executor:
+            # Warm-up: start every worker (lazily started under spawn and forkserver).
+            list(executor.map(fibonacci, inputs[: 50 * args.workers]))
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                results = list(executor.map(fibonacci, inputs))
+                elapsed = time.perf_counter() - started
+                assert all(r == expected for r in results)
+                rates.append(args.tasks / elapsed)
+        rows.add("tiny", subject, "tasks/s", rates, note)
+
+
+def startup(args, rows):
+    """Create an executor, map one trivial task per worker, shut down (joins all)."""
+    for method in START_METHODS:
+        context = mp.get_context(method)
+        totals = []
+        # Run 0 is a warm-up, as on the Rust side.
+        for run in range(args.repeat + 1):
+            started = time.perf_counter()
+            executor = ProcessPoolExecutor(max_workers=args.workers, mp_context=context)
+            list(executor.map(noop, range(args.workers)))
+            processes = len(executor._processes)
+            executor.shutdown(wait=True)
+            elapsed = time.perf_counter() - started
+            if processes != args.workers:
+                print(f"note: {method}: only {processes} processes started", file=sys.stderr)
+            if run > 0:
+                totals.append(elapsed * 1000)
+        rows.add(
+            "startup",
+            f"python-process-{method}",
+            "ms",
+            totals,
+            "create + map one trivial task per worker + shutdown(wait=True)",
+        )
+
+
+def kill(args, rows):
+    """SIGKILL one napping worker; time until map raises BrokenProcessPool."""
+    context = mp.get_context("fork")
+    latencies = []
+    for _ in range(args.repeat):
+        executor = ProcessPoolExecutor(max_workers=args.workers, mp_context=context)
+        list(executor.map(noop, range(args.workers)))  # every worker up
+        victim = next(iter(executor._processes))
+        sent = []
+
+        def killer():
+            time.sleep(0.2)
+            sent.append(time.perf_counter())
+            os.kill(victim, signal.SIGKILL)
+
+        thread = threading.Thread(target=killer)
+        thread.start()
+        try:
+            list(executor.map(nap, [10] * args.workers))
+            raise SystemExit("the killed worker was not noticed")
+        except BrokenProcessPool:
+            noticed = time.perf_counter()
+        thread.join()
+        latencies.append((noticed - sent[0]) * 1000)
+        executor.shutdown(wait=True)
+    rows.add(
+        "kill",
+        "python-process-fork",
+        "ms",
+        latencies,
+        f"{args.workers} workers napping, one killed; until BrokenProcessPool",
+    )
+
+
+def io(args, rows):
+    """The article's GET experiment: makespan minus the longest wait."""
+    waits = list(range(1000, 1800, 100))
+    urls = [args.url_template.replace("{ms}", str(ms)) for ms in waits]
+    longest = max(waits)
+    note = f"{len(waits)} waits, longest {longest} ms"
+    for subject, make in executors(args.workers, ["fork"]):
+        map_only, total = [], []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            executor = make()
+            t1 = time.perf_counter()
+            list(executor.map(fetch, urls))
+            t2 = time.perf_counter()
+            executor.shutdown(wait=True)
+            t3 = time.perf_counter()
+            map_only.append((t2 - t1) * 1000 - longest)
+            total.append((t3 - t0) * 1000 - longest)
+        # Python starts its workers lazily, inside the first map.
+        rows.add("io-map", subject, "ms", map_only, note + "; workers start inside map")
+        rows.add("io-total", subject, "ms", total, note + "; with pool start and stop")
+
+
+# --- The delay-server peer.
+
+
+class SleepHandler(BaseHTTPRequestHandler):
+    """GET /200?sleep=MS: sleep MS milliseconds on this connection's thread, then 200."""
+
+    def do_GET(self):
+        query = parse_qs(urlsplit(self.path).query)
+        try:
+            ms = int(query.get("sleep", ["0"])[0])
+        except ValueError:
+            ms = 0
+        time.sleep(min(max(ms, 0), 30_000) / 1000)
+        body = b"200 OK"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass  # one line per request would swamp the terminal
+
+
+def serve(args):
+    """Python's own answer to the delay server: one thread per connection."""
+    # The same listen backlog as the Rust delay server asks for (the kernel caps it at
+    # net.core.somaxconn): with socketserver's default of 5, a burst of connections
+    # would mostly wait for SYN retransmits, and we would be measuring that instead.
+    ThreadingHTTPServer.request_queue_size = args.backlog
+    ThreadingHTTPServer.daemon_threads = True
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), SleepHandler)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    host, port = server.server_address
+    print(f"listening on http://{host}:{port}", flush=True)
+    server.serve_forever()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in [
+        ("all", "tiny, startup and kill, and io if --url-template is given"),
+        ("tiny", "fibonacci(10) x --tasks on --workers workers"),
+        ("startup", "start and stop --workers processes, per start method"),
+        ("kill", "time from SIGKILL to BrokenProcessPool"),
+        ("io", "the GET experiment against --url-template"),
+    ]:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--workers", type=int, default=8, help="workers per executor")
+        command.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+        command.add_argument("--tasks", type=int, default=20_000, help="tasks per tiny map")
+        command.add_argument("--url-template", help="delay-server URL with {ms}, for io")
+        command.add_argument("--csv", help="write the rows here instead of to stdout")
+    command = commands.add_parser("serve", help="run a ThreadingHTTPServer delay server")
+    command.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1; 0 picks one")
+    command.add_argument("--backlog", type=int, default=8192, help="listen backlog")
+    args = parser.parse_args()
+
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "io" and not args.url_template:
+        parser.error("io needs --url-template")
+    rows = Rows()
+    benchmarks = {"tiny": [tiny], "startup": [startup], "kill": [kill], "io": [io]}.get(
+        args.command, [tiny, startup, kill] + ([io] if args.url_template else [])
+    )
+    for benchmark in benchmarks:
+        benchmark(args, rows)
+    if args.csv:
+        os.makedirs(os.path.dirname(args.csv) or ".", exist_ok=True)
+        with open(args.csv, "w", newline="") as out:
+            rows.write(out)
+    else:
+        rows.write(sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
