@@ -294,4 +294,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (OSError, ValueError, AssertionError) as error:
+        # A failed request or a wrong result: one line, as the Rust tools print it.
+        sys.exit(f"Error: {error!r}")

@@ -326,73 +326,77 @@ fn killed_worker(cli: &Cli, rows: &mut Vec<Row>) -> anyhow::Result<()> {
 
 /// The CPU-bound makespan against the two physical limits.
 fn cpu_bound(cli: &Cli, inputs: &[u32], cores: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    // Serial times: each input once, on this thread, with nothing else running. The
-    // call is the one every pool's worker makes (`Fibonacci::run` without a GIL), so
-    // that the limits are in the same currency as the makespans.
-    wait_for_quiet();
-    let serial: Vec<f64> = inputs
-        .iter()
-        .map(|&n| {
-            let t = Instant::now();
-            black_box(Fibonacci.run(black_box(&n), &mut NoGil).ok());
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    let sum: f64 = serial.iter().sum();
-    let longest = serial.iter().copied().fold(0.0, f64::max);
-    rows.push(Row::new(
-        "cpu-serial",
-        "sum".into(),
-        "s",
-        vec![sum],
-        None,
-        format!(
-            "longest {longest:.3} s, {} inputs, timed once",
-            inputs.len()
+    // (a) One worker per core, longest first (a larger n always takes longer): nothing
+    // can beat max(longest, sum/cores).
+    let mut longest_first = inputs.to_vec();
+    longest_first.sort_unstable_by(|a, b| b.cmp(a));
+    let bound = Limit::Cores(cores);
+    let at = rows.len();
+    let serial = makespans(cli, "cpu-cores", cores, &longest_first, bound, rows)?;
+    rows.insert(
+        at,
+        Row::new(
+            "cpu-serial",
+            "sum".into(),
+            "s",
+            serial,
+            None,
+            format!("{} inputs one after another on one thread", inputs.len()),
         ),
-    ));
-
-    // (a) One worker per core, longest first: nothing can beat max(longest, sum/cores).
-    let mut longest_first: Vec<(u32, f64)> = inputs.iter().copied().zip(serial.clone()).collect();
-    longest_first.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let ordered: Vec<u32> = longest_first.iter().map(|&(n, _)| n).collect();
-    let bound = longest.max(sum / cores as f64);
-    let limits = Limits {
-        parallel: bound,
-        gil: sum,
-        name: "max(longest, sum/cores)",
-    };
-    makespans(cli, "cpu-cores", cores, &ordered, &limits, rows)?;
+    );
 
     // (b) The article's workers, more than cores: the OS shares the cores out.
-    let shared = processor_sharing(&serial, cli.workers, cores as f64);
-    let limits = Limits {
-        parallel: shared,
-        gil: sum,
-        name: "processor sharing",
+    let shared = Limit::Sharing {
+        workers: cli.workers,
+        cores,
     };
-    makespans(cli, "cpu-shared", cli.workers, inputs, &limits, rows)
+    makespans(cli, "cpu-shared", cli.workers, inputs, shared, rows).map(drop)
 }
 
-/// The limits a CPU-bound makespan is measured against, in seconds.
-struct Limits {
-    /// For the pools that compute in parallel.
-    parallel: f64,
-    /// For the GIL pool: one thread computes at a time.
-    gil: f64,
-    /// What `parallel` is, for the table.
-    name: &'static str,
+/// The limit a parallel CPU-bound makespan is measured against.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// `max(longest, sum / cores)`: no schedule on this many cores can beat it.
+    Cores(usize),
+    /// The makespan of ideal processor sharing: see [`processor_sharing`].
+    Sharing { workers: usize, cores: usize },
 }
 
-/// Runs `inputs` on each pool `repeat` times and records `limit / makespan`.
+impl Limit {
+    fn name(self) -> &'static str {
+        match self {
+            Limit::Cores(_) => "max(longest, sum/cores)",
+            Limit::Sharing { .. } => "processor sharing",
+        }
+    }
+
+    /// The limit in seconds, from the serial time of each input (in input order).
+    fn of(self, serial: &[f64]) -> f64 {
+        match self {
+            Limit::Cores(cores) => {
+                let longest = serial.iter().copied().fold(0.0, f64::max);
+                longest.max(serial.iter().sum::<f64>() / cores as f64)
+            }
+            Limit::Sharing { workers, cores } => processor_sharing(serial, workers, cores as f64),
+        }
+    }
+}
+
+/// Runs `inputs` on each pool, [`MIN_CPU_RUNS`] times at least, and records
+/// `limit / makespan`. Returns the sums of the serial times.
+///
+/// Every round first times the inputs serially, on this thread, with the call every
+/// pool's worker makes (`Fibonacci::run` without a GIL), and measures that round's
+/// makespans against the limits of that round: a machine whose speed drifts (a shared
+/// host, turbo clocks) then moves both sides of the ratio together.
 fn makespans(
     cli: &Cli,
     benchmark: &'static str,
     workers: usize,
     inputs: &[u32],
-    limits: &Limits,
+    limit: Limit,
     rows: &mut Vec<Row>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<f64>> {
     let mut process = ProcessPool::new(workers, StartMethod::Fork)?;
     let mut thread = ThreadPool::new(workers)?;
     let mut gil = GilThreadPool::new(workers, DEFAULT_SWITCH_INTERVAL)?;
@@ -427,22 +431,46 @@ fn makespans(
             }),
         ));
     }
-    // Each run is timed along with the CPU time that other programs took meanwhile: a
-    // run that shared the machine with someone else is not a measurement of us. The
-    // subjects take turns, so that a slow spell of the machine hits all of them.
-    let mut times = vec![Vec::new(); subjects.len()];
+    // Per subject: (efficiency, CPU time / serial sum) of every run, and the largest
+    // share of the CPU that other programs took during one.
+    let mut runs = vec![Vec::new(); subjects.len()];
+    let mut cpu = vec![Vec::new(); subjects.len()];
     let mut worst = vec![0.0f64; subjects.len()];
+    let mut serial_sums = Vec::new();
     for _ in 0..cli.repeat.max(MIN_CPU_RUNS) {
-        for (i, (_, run)) in subjects.iter_mut().enumerate() {
+        wait_for_quiet();
+        let serial: Vec<f64> = inputs
+            .iter()
+            .map(|&n| {
+                let t = Instant::now();
+                black_box(Fibonacci.run(black_box(&n), &mut NoGil).ok());
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        let sum: f64 = serial.iter().sum();
+        serial_sums.push(sum);
+        // Each run is timed along with the CPU time that other programs took
+        // meanwhile: a run that shared the machine with someone else is not a
+        // measurement of us. The subjects take turns, so that a slow spell of the
+        // machine hits all of them.
+        for (i, (name, run)) in subjects.iter_mut().enumerate() {
+            // The GIL pool's limit: one thread computes at a time.
+            let limit = if *name == "gil" {
+                sum
+            } else {
+                limit.of(&serial)
+            };
             for attempt in 0..=RETRIES {
                 wait_for_quiet();
                 let before = Usage::now(&workers_pids);
                 let started = Instant::now();
                 run()?;
                 let elapsed = started.elapsed().as_secs_f64();
-                let foreign = Usage::now(&workers_pids).foreign_since(&before, elapsed);
+                let after = Usage::now(&workers_pids);
+                let foreign = after.foreign_since(&before, elapsed);
                 if foreign <= MAX_FOREIGN || attempt == RETRIES {
-                    times[i].push(elapsed);
+                    runs[i].push(limit / elapsed);
+                    cpu[i].push((after.own - before.own) / sum);
                     worst[i] = worst[i].max(foreign);
                     break;
                 }
@@ -450,28 +478,28 @@ fn makespans(
         }
     }
     let names: Vec<&str> = subjects.iter().map(|(name, _)| *name).collect();
-    for ((subject, times), foreign) in names.into_iter().zip(times).zip(worst) {
-        let (limit, name, target) = match subject {
+    for (i, subject) in names.into_iter().enumerate() {
+        let (name, target) = match subject {
             // Information only: the GIL pool is slow by design.
-            "gil" => (limits.gil, "sum of serial times", None),
-            "std-threads" => (limits.parallel, limits.name, None),
-            _ => (limits.parallel, limits.name, Some(Target::AtLeast(0.97))),
+            "gil" => ("sum of serial times", None),
+            "std-threads" => (limit.name(), None),
+            _ => (limit.name(), Some(Target::AtLeast(0.97))),
         };
-        let makespan = median(times.clone());
         rows.push(Row::new(
             benchmark,
             subject.into(),
             "ratio",
-            times.iter().map(|t| limit / t).collect(),
+            runs[i].clone(),
             target,
             format!(
-                "{workers} workers: {makespan:.3} s vs {name} {limit:.3} s; \
-                 others used <= {:.0}% of the CPU",
-                foreign * 100.0
+                "{workers} workers vs {name}; CPU time {:.3} x serial; others used <= {:.0}% \
+                 of the CPU",
+                median(cpu[i].clone()),
+                worst[i] * 100.0
             ),
         ));
     }
-    Ok(())
+    Ok(serial_sums)
 }
 
 /// The makespan of `jobs` (serial seconds, handed out in order to `workers` workers)
