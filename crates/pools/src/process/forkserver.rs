@@ -24,6 +24,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,9 @@ use super::sys::{die_with_parent, thread_count};
 use super::worker::{Lookup, worker_main, write_all};
 use crate::executor::PoolError;
 use crate::task::Registered;
+
+/// Set once the forkserver has failed to answer (see [`request_workers`]).
+static FAILED: AtomicBool = AtomicBool::new(false);
 
 /// The pool's end of the connection to the running forkserver. The lock is held for
 /// a whole batch of requests, so that two pools never read each other's answers.
@@ -99,30 +103,44 @@ pub(crate) fn request_workers(
 ) -> Result<Vec<Result<Pid, String>>, PoolError> {
     let server = SERVER.get().ok_or(PoolError::NoForkserver)?;
     let socket = server.lock().unwrap_or_else(PoisonError::into_inner);
+    if FAILED.load(Ordering::Relaxed) {
+        return Err(start_error(
+            "the forkserver stopped answering earlier; the fork and spawn start methods still work",
+        ));
+    }
+    // Any failure below may leave answers unread on the socket, which a later request
+    // would take for its own: so a failure retires the forkserver for good.
+    let fail = |reason: String| {
+        FAILED.store(true, Ordering::Relaxed);
+        start_error(&reason)
+    };
     let mut pids: Vec<Result<Pid, String>> = vec![Err("no answer".into()); ends.len()];
-    let mut sent = 0;
     for (number, (task_read, result_write)) in ends.iter().enumerate() {
         let fds = [task_read.as_raw_fd(), result_write.as_raw_fd()];
         let request = (number as u32).to_le_bytes();
-        if let Err(e) = sendmsg::<()>(
-            socket.as_raw_fd(),
-            &[io::IoSlice::new(&request)],
-            &[ControlMessage::ScmRights(&fds)],
-            MsgFlags::empty(),
-            None,
-        ) {
-            pids[number] = Err(format!("cannot reach the forkserver: {e}"));
-            break;
+        loop {
+            // MSG_NOSIGNAL: a dead server must give an error, not a SIGPIPE.
+            match sendmsg::<()>(
+                socket.as_raw_fd(),
+                &[io::IoSlice::new(&request)],
+                &[ControlMessage::ScmRights(&fds)],
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Ok(_) => break,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(fail(format!("cannot reach the forkserver: {e}"))),
+            }
         }
-        sent += 1;
     }
-    // Exactly one answer per request sent, in whatever order the forks finish.
-    for _ in 0..sent {
+    // Exactly one answer per request, in whatever order the forks finish.
+    for _ in 0..ends.len() {
         let mut answer: Answer = [0; 8];
         match nix::unistd::read(socket.as_fd(), &mut answer) {
             Ok(8) => {}
-            Ok(_) => return Err(start_error("the forkserver has stopped")),
-            Err(e) => return Err(start_error(&format!("the forkserver did not answer: {e}"))),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => return Err(fail("the forkserver has stopped".into())),
+            Err(e) => return Err(fail(format!("the forkserver did not answer: {e}"))),
         }
         let number = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]) as usize;
         let pid = i32::from_le_bytes([answer[4], answer[5], answer[6], answer[7]]);

@@ -352,6 +352,8 @@ fn start_from_forkserver(workers: usize) -> Vec<Result<Worker, String>> {
         .collect();
     let pids = match forkserver::request_workers(&ends) {
         Ok(pids) => pids,
+        // The forkserver's error already says what failed; no need to say "worker 0".
+        Err(PoolError::Start { reason, .. }) => return vec![Err(reason)],
         Err(e) => return vec![Err(e.to_string())],
     };
     pipes
@@ -362,9 +364,14 @@ fn start_from_forkserver(workers: usize) -> Vec<Result<Worker, String>> {
 }
 /// Starts this program again as a `spawn` worker.
 fn spawn(task_read: &OwnedFd, result_write: &OwnedFd) -> Result<Pid, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    // `/proc/self/exe`, not the path we were started from: if the binary is rebuilt
+    // or replaced during a run, the workers must still be this very program.
+    let name = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "pools-worker".into());
     let (task, result) = (task_read.as_raw_fd(), result_write.as_raw_fd());
-    let mut command = std::process::Command::new(exe);
+    let mut command = std::process::Command::new("/proc/self/exe");
+    command.arg0(name);
     command
         .env(WORKER_ENV, std::process::id().to_string())
         .stdin(std::process::Stdio::null());
@@ -438,21 +445,23 @@ impl ProcessPool {
         }
         let mut next = 0;
         let mut remaining = inputs.len();
-        let mut encoded = Vec::new();
         while remaining > 0 {
             // Top up every worker that has room, then write what is pending.
             for (index, worker) in self.workers.iter_mut().enumerate() {
                 while worker.in_flight < worker.depth && next < inputs.len() {
-                    encoded.clear();
-                    postcard::to_io(&inputs[next], &mut encoded).ok();
-                    encode(
-                        &ToWorker::Input {
-                            index: next as u64,
-                            input: std::mem::take(&mut encoded),
-                        },
-                        &mut worker.out,
-                    );
-                    worker.in_flight += 1;
+                    match postcard::to_allocvec(&inputs[next]) {
+                        Ok(input) => {
+                            let index = next as u64;
+                            encode(&ToWorker::Input { index, input }, &mut worker.out);
+                            worker.in_flight += 1;
+                        }
+                        // An input that cannot be serialised fails alone, here.
+                        Err(e) => {
+                            results[next] =
+                                Some(Err(TaskError::Failed(format!("cannot send input: {e}"))));
+                            remaining -= 1;
+                        }
+                    }
                     next += 1;
                 }
                 if flush(worker).is_err() {

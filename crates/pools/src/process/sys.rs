@@ -37,9 +37,17 @@ pub(crate) fn thread_count() -> io::Result<usize> {
 /// keep that pool's workers from ever seeing end-of-file, and shutdown would hang.
 /// Only async-signal-safe calls are made (`fcntl`, `dup2`, `close_range`), so this is
 /// also sound between `fork` and `exec` in a multi-threaded parent.
+///
+/// The price, under `fork`: a file or socket the program opened before the pool (say a
+/// log file in a global) still exists as a Rust object in the worker's copy of memory,
+/// but its descriptor is now closed or renumbered. A task that writes to such an object
+/// gets an error, or writes into the result pipe and corrupts it. Tasks must open what
+/// they need themselves, as under `spawn`, where nothing is inherited anyway.
 pub(crate) fn install_worker_fds(task: RawFd, result: RawFd, close_rest: bool) -> io::Result<()> {
-    // Safety: plain descriptor syscalls on descriptors this process owns; none of them
-    // touches memory, so they cannot break any Rust invariant.
+    // Safety: plain descriptor syscalls that touch no memory. The worker that calls
+    // this runs only the worker loop afterwards, which uses just TASK_FD and RESULT_FD;
+    // stale descriptor-owning objects from the parent's memory are never used by it
+    // (see above for what that asks of tasks).
     unsafe {
         // Move both out of the way first, so that neither can be clobbered by the
         // other's `dup2` (say, if `result` is already 3).
