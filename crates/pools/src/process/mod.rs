@@ -28,6 +28,18 @@
 //! process (`PR_SET_PDEATHSIG`), and exit when their task pipe closes, which is how a
 //! dropped pool stops them.
 
+//!
+//! # Limits
+//!
+//! - `PR_SET_PDEATHSIG` fires when the *thread* that started a worker exits, not only
+//!   the process. Create pools on a thread that lives as long as they do (`main`).
+//! - Under `fork`, the pool sends the address of the task's decoder; it is valid for
+//!   code mapped at the time of the fork, not for a library loaded later with `dlopen`.
+//! - A worker keeps only its two pipes open. A task must open the files and sockets it
+//!   needs itself rather than use ones the parent opened before the pool.
+//! - If a `map` is abandoned by a panic (say, in the progress callback), do not reuse
+//!   the pool: drop it.
+
 pub mod forkserver;
 pub(crate) mod sys;
 pub(crate) mod wire;
@@ -246,8 +258,11 @@ impl ProcessPool {
             .map(|w| &w.results)
             .collect();
         wait_for_hangups(&live, EXIT_GRACE);
+        // Everyone has had the whole grace period by now, together. A worker whose
+        // pipe hung up is exiting and is reaped at once; one still busy after the grace
+        // gets SIGKILL almost at once, rather than a grace period of its own each.
         for worker in self.workers.iter_mut().filter(|w| !w.reaped) {
-            reap(worker.pid, EXIT_GRACE);
+            reap(worker.pid, Duration::from_millis(50));
             worker.reaped = true;
         }
     }
