@@ -4,7 +4,7 @@
 //! A task is a small serialisable value (its configuration) plus a `run` method. The
 //! value is what crosses a process boundary: under `spawn` and `forkserver` the worker
 //! receives the task's [`Task::NAME`] and its serialised state, looks the name up in
-//! the program's [`Registry`], and rebuilds the task. This is the Rust counterpart of
+//! the program's registry (see [`serve_if_worker`](crate::serve_if_worker)), and rebuilds the task. This is the Rust counterpart of
 //! Python pickling a function by its qualified name.
 
 use std::fmt;
@@ -78,7 +78,7 @@ pub trait Task: Serialize + DeserializeOwned + Sync + 'static {
     /// What one call produces.
     type Output: Serialize + DeserializeOwned + Send;
     /// The name under which `spawn` and `forkserver` workers find this task in their
-    /// [`Registry`]. It must be unique within a program.
+    /// registry. It must be unique within a program.
     const NAME: &'static str;
 
     /// Runs the task on one input.
@@ -168,7 +168,7 @@ pub(crate) fn decoder<T: Task>() -> Decoder {
     }
 }
 
-/// One entry of a [`Registry`]: a task's name and how to rebuild it.
+/// One entry of a registry (a slice of these): a task's name and how to rebuild it.
 #[derive(Clone, Copy)]
 pub struct Registered {
     pub(crate) name: &'static str,

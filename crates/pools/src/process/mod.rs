@@ -2,7 +2,7 @@
 //!
 //! Everything a task needs must cross a process boundary, so the pool talks to each
 //! worker over two pipes: tasks go down one, results come back on the other. The
-//! messages are small postcard-encoded frames ([`wire`]).
+//! messages are small postcard-encoded frames (`wire.rs`).
 //!
 //! # Start methods
 //!

@@ -1,7 +1,7 @@
 //! The loop a worker process runs, and the entry point of `spawn` workers.
 //!
-//! A worker reads [`ToWorker`] messages from [`TASK_FD`], runs each input through the
-//! current task, and writes a [`FromWorker`] for each to [`RESULT_FD`]. It handles
+//! A worker reads `ToWorker` messages from `TASK_FD` (3), runs each input through the
+//! current task, and writes a `FromWorker` for each to `RESULT_FD` (4). It handles
 //! every message that one `read` delivered before it writes the results back in one
 //! `write`: when tasks are tiny, this batching halves the number of system calls.
 //! It exits when the task pipe reaches end-of-file, which is how the pool says "stop".
