@@ -157,7 +157,7 @@ done
 if command -v python3 >/dev/null; then
   echo "== 1-4. Python's concurrent.futures on the same work ($(python3 --version 2>&1))"
   # The Python IO peer waits on our delay server, so both wait on the same thing.
-  target/release/http-wait serve --addr 127.0.0.1:0 >"$raw/http-wait.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/release/http-wait" serve --addr 127.0.0.1:0 >"$raw/http-wait.log" 2>&1 &
   servers+=($!)
   addr=$(listening_addr "$raw/http-wait.log")
   if ! python3 scripts/bench_peers.py all --repeat "$repeat" \

@@ -50,14 +50,16 @@ out=results
 
 echo "== cargo build --release -p pools -p report"
 cargo build --release -p pools -p report
+# Where cargo put them: target/ unless the user moved it with CARGO_TARGET_DIR.
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 echo "== pools: every experiment into $out/"
-target/release/pools --experiment all --out "$out"
+"$bin/pools" --experiment all --out "$out"
 
 echo "== report: every chart into $out/"
 # Keep report's output to find the PNGs it wrote (one `wrote PATH` line each):
 # exactly those are copied for --docs, never a stale file from an older run.
-drawn=$(target/release/report --in "$out" --out "$out" --format "$formats")
+drawn=$("$bin/report" --in "$out" --out "$out" --format "$formats")
 echo "$drawn"
 
 if $docs; then
