@@ -6,8 +6,9 @@
 # also runs rayon), the delay-server benchmark (`cargo bench -p http-wait --bench
 # concurrent`), the Python peers (scripts/bench_peers.py, skipped with a note when
 # python3 is missing), Python's ThreadingHTTPServer driven by the same client
-# (`cargo bench -p pools --bench burst`), and the end-to-end figure script. Then it
-# joins every figure with its peer's and prints one table. See docs/benchmarks.md.
+# (`cargo bench -p http-wait --bench concurrent -- --addr ADDR`), and the end-to-end
+# figure script. Then it joins every figure with its peer's and prints one table.
+# See docs/benchmarks.md.
 #
 # Writes results/bench.csv (the table) and results/bench-raw/*.csv (every figure with
 # its individual runs); with --docs, also docs/benchmarks.md (the table, the machine
@@ -133,7 +134,7 @@ listening_addr() {
 }
 
 echo "== building (release)"
-cargo bench -q -p pools --bench pools --bench burst --no-run
+cargo bench -q -p pools --bench pools --no-run
 cargo bench -q -p http-wait --bench concurrent --no-run
 cargo build -q --release -p http-wait
 
@@ -174,7 +175,7 @@ if command -v python3 >/dev/null; then
   # A thread per connection: 10,000 of them take Python several seconds, so each
   # burst is capped at 60 s rather than trusted to finish.
   python_runs=$(for _ in $(seq "$repeat"); do
-    cargo bench -q -p pools --bench burst -- --addr "$addr" --cap-secs 60 "${counts[@]}"
+    cargo bench -q -p http-wait --bench concurrent -- --addr "$addr" --cap-secs 60 "${counts[@]}"
   done)
   echo "$python_runs"
   for n in "${counts[@]}"; do
@@ -401,7 +402,7 @@ ${note_lines}
 - **server**: N concurrent requests that each sleep 1 s, against the delay server
   (one thread, \`cargo bench -p http-wait --bench concurrent\`) and against Python's
   \`http.server.ThreadingHTTPServer\` (a thread per connection, with the same listen
-  backlog), driven by the same Tokio client (\`cargo bench -p pools --bench burst\`).
+  backlog), driven by the same Tokio client (\`cargo bench -p http-wait --bench concurrent -- --addr ADDR\`).
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.
 

@@ -4,6 +4,7 @@
 //! cargo bench -p http-wait --bench concurrent              # N = 1000
 //! cargo bench -p http-wait --bench concurrent -- 10000     # or HTTP_WAIT_BENCH_N=10000
 //! cargo bench -p http-wait --bench concurrent -- 1000 --thread
+//! cargo bench -p http-wait --bench concurrent -- --addr 127.0.0.1:8081 --cap-secs 60 1000
 //! ```
 //!
 //! The claim: the delay server runs on one `current_thread` runtime, a single OS
@@ -21,6 +22,11 @@
 //! The client is a separate multi-threaded Tokio runtime that writes a raw
 //! `GET /200?sleep=1000` on each connection and reads the answer to the end. A
 //! blocking client would need N threads; this one needs two.
+//!
+//! `--addr ADDR` aims the same client at a server that is already running instead,
+//! such as Python's `ThreadingHTTPServer` from `scripts/bench_peers.py serve`, which
+//! is how `scripts/bench.sh` compares the two. `--cap-secs S` (default 60) gives up on
+//! a burst after S seconds, so that a server that cannot keep up costs a known time.
 
 use std::env;
 use std::net::SocketAddr;
@@ -49,11 +55,30 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let mut counts = Vec::new();
     let mut in_thread = false;
-    for arg in env::args().skip(1) {
+    let mut addr: Option<SocketAddr> = None;
+    let mut cap_secs = 60.0;
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             // `cargo bench` passes `--bench` to every bench target.
             "--bench" => {}
             "--thread" => in_thread = true,
+            "--addr" => {
+                let value = args.next().context("--addr needs an address")?;
+                addr = Some(
+                    value
+                        .parse()
+                        .with_context(|| format!("bad --addr {value:?}"))?,
+                );
+            }
+            "--cap-secs" => {
+                let value = args.next().context("--cap-secs needs a number")?;
+                cap_secs = value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                    .with_context(|| format!("bad --cap-secs {value:?}"))?;
+            }
             n => counts.push(
                 n.parse::<usize>()
                     .with_context(|| format!("bad request count {n:?}"))?,
@@ -70,29 +95,44 @@ fn run() -> anyhow::Result<()> {
 
     // Fork first, while this process still has one thread: the client runtime
     // below starts worker threads.
-    let server = if in_thread {
-        DelayServer::start()?
-    } else {
-        DelayServer::start_in_child()?
+    let (server, where_) = match addr {
+        Some(addr) => (None, format!("server at {addr}")),
+        None if in_thread => (Some(DelayServer::start()?), "server in a thread".to_owned()),
+        None => (
+            Some(DelayServer::start_in_child()?),
+            "server in a child process".to_owned(),
+        ),
     };
-    let where_ = if in_thread { "thread" } else { "child process" };
+    let target = addr
+        .or(server.as_ref().map(DelayServer::addr))
+        .context("no server")?;
 
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let cap = Duration::from_secs_f64(cap_secs);
     for n in counts {
-        let (elapsed, ok) = client.block_on(burst(server.addr(), n))?;
-        let verdict = if ok == n {
-            "all 200".to_owned()
-        } else {
-            format!("only {ok} of {n} were 200")
-        };
-        println!(
-            "{n} concurrent {SLEEP_MS} ms requests: {:.3} s ({verdict}; server in a {where_})",
-            elapsed.as_secs_f64()
-        );
+        match client.block_on(async { tokio::time::timeout(cap, burst(target, n)).await }) {
+            Ok(result) => {
+                let (elapsed, ok) = result?;
+                let verdict = if ok == n {
+                    "all 200".to_owned()
+                } else {
+                    format!("only {ok} of {n} were 200")
+                };
+                println!(
+                    "{n} concurrent {SLEEP_MS} ms requests: {:.3} s ({verdict}; {where_})",
+                    elapsed.as_secs_f64()
+                );
+            }
+            Err(_) => println!(
+                "{n} concurrent {SLEEP_MS} ms requests: did not finish within the {cap_secs} s cap ({where_})"
+            ),
+        }
     }
+    // Requests cut off by the cap are still running: do not wait for them.
+    client.shutdown_background();
     Ok(())
 }
 
@@ -145,5 +185,6 @@ async fn one_request(addr: SocketAddr, request: &str) -> anyhow::Result<bool> {
         .await
         .context("no answer within 30 s")?
         .context("read")?;
-    Ok(response.starts_with(b"HTTP/1.1 200 "))
+    // Python's `http.server` answers in HTTP/1.0.
+    Ok(response.starts_with(b"HTTP/1.1 200 ") || response.starts_with(b"HTTP/1.0 200 "))
 }
