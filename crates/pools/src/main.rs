@@ -95,6 +95,15 @@ fn registry() -> [Registered; 2] {
     ]
 }
 
+/// `println!` that carries on if stdout has gone away (`pools | head -3`): the CSV
+/// files are what matter, so every experiment still runs and writes them.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     // First of all: if this process was started as a spawn worker, serve and exit.
     pools::serve_if_worker(&registry());
@@ -288,7 +297,7 @@ impl Session<'_> {
             let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;
             progress.finish_and_clear();
             let record = outcome.record;
-            println!(
+            say!(
                 "Run experiment {kind}: running {} over {} among {} workers ... {:.3} s",
                 T::NAME,
                 abbreviate(&plan.inputs),
@@ -338,14 +347,14 @@ impl Session<'_> {
             for (pool, name) in [("thread", "Threads"), ("gil", "GIL-threads")] {
                 if let Some(other) = self.makespan(&format!("{pool}-{short}")) {
                     let speed_up = (other - process) / other * 100.0;
-                    println!("Process vs {name} {title} tasks speed-up = {speed_up:.2}%");
+                    say!("Process vs {name} {title} tasks speed-up = {speed_up:.2}%");
                 }
             }
         }
         for sentence in self.explain() {
-            println!("{sentence}");
+            say!("{sentence}");
         }
-        println!("CSV files are in {}/", self.cli.out.display());
+        say!("CSV files are in {}/", self.cli.out.display());
     }
 
     /// One or two plain sentences on what the numbers show.

@@ -7,6 +7,7 @@
 //! Each step of n multiplies the time by about 1.6: that growth is what makes this
 //! function a good CPU-bound workload for the pool experiments.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,14 +26,24 @@ struct Cli {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("Error: {err}");
+            eprintln!("Error: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<(), fib::FibError> {
+/// Whether `err` comes from writing to a closed pipe, as in `fib 40 41 | head -1`: then
+/// the reader has all it wanted, and we stop quietly, like any Unix filter.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     // Check every input before computing anything, so a typo at the end of a long
     // list is reported at once rather than after minutes of work.
     let inputs: Vec<u32> = cli
@@ -40,13 +51,16 @@ fn run(cli: Cli) -> Result<(), fib::FibError> {
         .iter()
         .map(|&n| fib::check_input(n))
         .collect::<Result<_, _>>()?;
+    let mut out = std::io::stdout().lock();
     for n in inputs {
         let timed = fib::timed_fibonacci(n)?;
-        println!(
+        writeln!(
+            out,
             "fibonacci({n}) = {} ({:.3} s)",
             timed.value,
             timed.elapsed()
-        );
+        )?;
+        out.flush()?;
     }
     Ok(())
 }

@@ -73,6 +73,7 @@ enum Command {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("Error: {err:#}");
             ExitCode::FAILURE
@@ -175,20 +176,23 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
         }
     }
 
+    let mut out = std::io::stdout().lock();
     for record in &fetched {
-        println!(
+        writeln!(
+            out,
             "GET {} -> {} {:?} ({:.3} s)",
             record.url,
             record.status,
             record.body,
             record.elapsed()
-        );
+        )?;
     }
     let sum: f64 = fetched.iter().map(Fetched::elapsed).sum();
-    println!(
+    writeln!(
+        out,
         "total: {total:.3} s wall time for {} requests (their times add up to {sum:.3} s)",
         fetched.len()
-    );
+    )?;
     Ok(())
 }
 
@@ -203,4 +207,13 @@ fn parse_wait(text: &str) -> anyhow::Result<u64> {
         bail!("wait {ms} ms is over the server's limit of {MAX_SLEEP_MS} ms");
     }
     Ok(ms)
+}
+
+/// Whether `err` comes from writing to a closed pipe, as in `http-wait fetch 100 200 | head -1`: then
+/// the reader has all it wanted, and we stop quietly, like any Unix filter.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -60,6 +60,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// `println!` that carries on if stdout has gone away (`report | head -1`): the
+/// files are what matter, so every figure is still written.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
     // Read and check everything before writing anything: a bad row must not leave
@@ -70,7 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .filter(|name| cli.input.join(name).is_file())
         .map(String::from)
         .collect();
-    println!(
+    say!(
         "read {} tasks from {} experiments in {}{}",
         results.task_count(),
         results.experiments.len(),
@@ -99,12 +108,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for exporter in &plan.exporters {
         let bytes = exporter.render(&results)?;
         let path = write_atomically(&cli.out, &exporter.file_name(), &bytes)?;
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     for skipped in &plan.skipped {
-        println!("skipped {skipped}");
+        say!("skipped {skipped}");
     }
-    println!(
+    say!(
         "done: {} files in {} in {:.2} s; open trace.json in https://ui.perfetto.dev",
         plan.exporters.len(),
         cli.out.display(),
