@@ -203,26 +203,24 @@ fn bad_input_is_one_clear_line() {
 #[test]
 fn workers_die_with_their_parent() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = pools()
-        .args([
-            "--experiment",
-            "fib",
-            "--pools",
-            "process",
-            "--fib-inputs",
-            "47,47",
-        ])
-        .arg("--out")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = long_run(dir.path()).stderr(Stdio::null()).spawn().unwrap();
     let parent = child.id();
     let workers = wait_for_children(parent, 2);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(all_gone(&workers), "orphaned workers: {workers:?}");
+}
+
+/// A run that lasts many seconds (two fibonacci(47) on two worker processes), for
+/// tests that interrupt it.
+fn long_run(out: &Path) -> Command {
+    let mut command = pools();
+    command
+        .args(["--experiment", "fib", "--pools", "process"])
+        .args(["--fib-inputs", "47,47", "--out"])
+        .arg(out)
+        .stdout(Stdio::null());
+    command
 }
 
 /// Waits (at most 20 s) until `parent` has `n` children, and returns them.
@@ -276,21 +274,8 @@ fn ctrl_c_stops_everything() {
     use std::os::unix::process::CommandExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut command = pools();
-    command
-        .args([
-            "--experiment",
-            "fib",
-            "--pools",
-            "process",
-            "--fib-inputs",
-            "47,47",
-        ])
-        .arg("--out")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    let mut command = long_run(dir.path());
+    command.stderr(Stdio::piped()).process_group(0);
     // Safety: resetting a signal disposition is async-signal-safe. A test runner
     // started in the background may have told us to ignore SIGINT; the child must not.
     unsafe {
