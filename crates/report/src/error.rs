@@ -26,7 +26,7 @@ pub enum ReportError {
     )]
     NoTaskFiles(PathBuf),
     /// A file could not be read.
-    #[error("{}: {source}", .path.display())]
+    #[error("cannot read {}", .path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -55,7 +55,7 @@ pub enum ReportError {
         message: String,
     },
     /// An output file could not be written.
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}", .path.display())]
     Write {
         /// The file that was being written.
         path: PathBuf,

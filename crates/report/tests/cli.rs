@@ -327,3 +327,41 @@ fn fixture_holds_never_overlap() {
         assert!(pair[0].released_at <= pair[1].acquired_at, "{pair:?}");
     }
 }
+
+/// A run with thousands of tasks (`pools --repeat`) does not ask for a gigabyte
+/// image: the per-task chart is skipped with a reason, and the rest is still drawn.
+#[test]
+fn too_many_tasks_skip_the_gantt_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("tag,start_time,end_time,elapsed,result,input,worker,pid,tid\n");
+    for i in 0..=report::chart::MAX_LANES {
+        let start = 1_700_000_000.0 + i as f64 * 0.001;
+        csv.push_str(&format!(
+            "thread-fibo-{i},{start:.6},{:.6},0.000500,55,10,{},4242,{}\n",
+            start + 0.0005,
+            i % 4,
+            5000 + i % 4
+        ));
+    }
+    std::fs::write(dir.path().join("thread-fibo.csv"), csv).unwrap();
+    let out = report()
+        .args([
+            "--in",
+            dir.path().to_str().unwrap(),
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("skipped process-thread-fibonacci-gantt: 601 tasks are too many"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("fibo-workers.png").exists(), "{stdout}");
+    assert!(
+        !dir.path()
+            .join("process-thread-fibonacci-gantt.png")
+            .exists()
+    );
+}

@@ -46,6 +46,9 @@ impl ImageFormat {
     }
 }
 
+/// The most lanes (bars or workers) a chart may have; see [`Chart::missing_input`].
+pub const MAX_LANES: usize = 600;
+
 /// Every figure `report` knows how to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chart {
@@ -110,11 +113,42 @@ impl Chart {
     }
 
     /// Why the chart cannot be drawn from `results`, or `None` if it can.
+    ///
+    /// A chart with more than [`MAX_LANES`] lanes is not drawn: each lane is a row of
+    /// pixels, so a run with `--repeat 1000` would ask for an image of gigabytes.
+    /// `trace.json` still holds every task; Perfetto zooms where a PNG cannot.
     pub fn missing_input(self, results: &Results) -> Option<String> {
         let workload = self.workload();
+        let too_many = |what: &str, lanes: usize| {
+            Some(format!(
+                "{lanes} {what} are too many to draw as lanes (at most {MAX_LANES}); \
+                 open trace.json in Perfetto instead"
+            ))
+        };
         match self {
             Chart::Gantt(_) | Chart::Workers(_) if results.for_workload(workload).count() == 0 => {
                 Some(format!("no *-{workload}.csv"))
+            }
+            Chart::Gantt(_) => {
+                let tasks: usize = results.for_workload(workload).map(|e| e.tasks.len()).sum();
+                (tasks > MAX_LANES)
+                    .then(|| too_many("tasks", tasks))
+                    .flatten()
+            }
+            Chart::Workers(_) => {
+                let workers: usize = results
+                    .for_workload(workload)
+                    .map(|e| {
+                        let mut ids: Vec<(u32, u64)> =
+                            e.tasks.iter().map(|t| (t.pid, t.tid)).collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        ids.len()
+                    })
+                    .sum();
+                (workers > MAX_LANES)
+                    .then(|| too_many("workers", workers))
+                    .flatten()
             }
             Chart::GilTimeline(_) | Chart::GilZoom(_)
                 if results.held(workload).is_none_or(<[_]>::is_empty) =>
@@ -166,8 +200,8 @@ pub fn render_png(lanes: &Lanes, file: &str) -> Result<Vec<u8>, ReportError> {
     let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    // Flat colours compress well even at the fast level, and the fast level keeps
-    // encoding a small part of the run time.
+    // Flat colours compress well, and at the default level encoding stays a small
+    // part of the run time (all figures of a run take well under a second).
     encoder.set_compression(png::Compression::Default);
     encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
     let encoded = encoder
