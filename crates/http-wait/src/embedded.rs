@@ -176,7 +176,13 @@ impl DelayServer {
 impl Drop for DelayServer {
     fn drop(&mut self) {
         if std::process::id() != self.owner {
-            // A copy inherited through `fork`: the server belongs to the parent.
+            // A copy inherited through `fork`: the server belongs to the parent. Even
+            // dropping the channel or the thread handle would touch the parent's
+            // runtime state (its wake-up descriptor, its locks), so leak them instead.
+            if let Runner::Thread { shutdown, thread } = &mut self.runner {
+                std::mem::forget(shutdown.take());
+                std::mem::forget(thread.take());
+            }
             return;
         }
         match &mut self.runner {

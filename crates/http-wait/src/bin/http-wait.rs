@@ -70,6 +70,9 @@ enum Command {
     },
 }
 
+/// The most waits one `fetch` runs: each needs a thread and a socket.
+const MAX_FETCHES: usize = 1000;
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,6 +121,13 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
 
 fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Result<()> {
     // Check every input before sending anything.
+    if waits.len() > MAX_FETCHES {
+        anyhow::bail!(
+            "{} waits are too many for one run: at most {MAX_FETCHES} (each takes a thread \
+             and a connection)",
+            waits.len()
+        );
+    }
     let waits: Vec<u64> = waits
         .iter()
         .map(|text| parse_wait(text))
@@ -136,7 +146,11 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
             (template, None)
         }
         None => {
-            let server = DelayServer::start().context("cannot start the embedded delay server")?;
+            // In a child process: it gets its own descriptor table, so each request
+            // costs this process one socket, not two. No thread exists yet, so the
+            // fork this needs is safe.
+            let server =
+                DelayServer::start_in_child().context("cannot start the embedded delay server")?;
             eprintln!(
                 "no --url given: started a delay server on {}",
                 server.base_url()
@@ -153,11 +167,20 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
     let results: Vec<_> = thread::scope(|scope| {
         let handles: Vec<_> = waits
             .iter()
-            .map(|&ms| scope.spawn(move || client.fetch(template, ms)))
+            .map(|&ms| {
+                thread::Builder::new()
+                    .spawn_scoped(scope, move || client.fetch(template, ms))
+                    .context("the OS refused to start another thread")
+            })
             .collect();
         handles
             .into_iter()
-            .map(|handle| handle.join().expect("a fetch thread panicked"))
+            .map(|handle| {
+                handle?
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a fetch thread panicked"))?
+                    .map_err(anyhow::Error::from)
+            })
             .collect()
     });
     let total = unix_now() - started;
