@@ -190,7 +190,7 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
     for result in results {
         match result {
             Ok(record) => fetched.push(record),
-            Err(err) if failed == 1 => return Err(err.into()),
+            Err(err) if failed == 1 => return Err(err),
             Err(err) => {
                 return Err(err).with_context(|| {
                     format!("{failed} of {} requests failed; the first", waits.len())
