@@ -91,3 +91,11 @@ pub enum DemoError {
     #[error("could not write to stdout")]
     Output(#[source] io::Error),
 }
+
+impl DemoError {
+    /// Whether this is a write to a closed pipe (`isolation-demo | head -3`): the
+    /// reader has all it wanted, so the demo stops quietly, like any Unix filter.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, DemoError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

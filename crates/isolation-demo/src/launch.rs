@@ -152,6 +152,8 @@ fn forked_child(parent: Pid, x: &AtomicU64, schedule: &Schedule) -> ! {
     }));
     let code = match result {
         Ok(Ok(_)) => 0,
+        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly.
+        Ok(Err(err)) if err.is_broken_pipe() => 0,
         Ok(Err(err)) => {
             let _ = writeln!(io::stderr(), "Error: reader process: {}", chain(&err));
             1

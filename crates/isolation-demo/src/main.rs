@@ -18,7 +18,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use isolation_demo::StartMethod;
+use isolation_demo::{DemoError, StartMethod};
 
 /// Show what a thread and a child process see of a global X that main increments.
 ///
@@ -63,6 +63,15 @@ struct Cli {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<DemoError>()
+                    .is_some_and(DemoError::is_broken_pipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("Error: {err:#}");
             ExitCode::FAILURE

@@ -100,14 +100,20 @@ impl SharedCounter {
         if raw < 0 {
             return Err(bad("is not a file descriptor"));
         }
+        // 0, 1 and 2 are stdin, stdout and stderr: taking ownership of one would
+        // close it when the mapping is dropped.
+        if raw <= 2 {
+            return Err(bad("is a standard stream, not the shared memory"));
+        }
         // Safety: `F_GETFD` only reads the descriptor's flags. On a number that is
         // not an open descriptor it fails with EBADF and changes nothing.
         if unsafe { libc::fcntl(raw, libc::F_GETFD) } == -1 {
             return Err(bad("is not an open file descriptor"));
         }
-        // Safety: `raw` is open (checked just above) and nothing else in this process
-        // owns it: the parent passed it to this program only to be used here, and a
-        // fresh process opens its own descriptors at other numbers.
+        // Safety: `raw` is open (checked just above), is not a standard stream, and
+        // nothing else in this process owns it: the parent passed it to this program
+        // only to be used here, and a fresh process opens its own descriptors at other
+        // numbers.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let stat = fstat(&fd).map_err(|source| DemoError::SharedMemory {
             step: "fstat",
