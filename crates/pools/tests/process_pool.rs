@@ -227,7 +227,7 @@ fn dropping_a_pool_reaps_its_workers() {
 fn long_tasks_are_balanced() {
     let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
     let inputs = [
-        Act::Sleep(600),
+        Act::Sleep(1_500),
         Act::Sleep(20),
         Act::Sleep(20),
         Act::Sleep(20),
