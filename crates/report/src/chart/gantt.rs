@@ -7,8 +7,8 @@
 //! it takes the full serial time. For the HTTP fetches, every pool takes as long as
 //! the slowest wait: waiting needs no core and no lock.
 
-use super::lanes::{Bar, Group, Lane, Lanes};
-use super::{legend_entry, note_color, pool_color};
+use super::lanes::{Bar, Lane, Lanes};
+use super::{per_pool_chart, pool_color};
 use crate::model::{Results, Workload};
 
 /// Builds the Gantt chart of one workload, or `None` if no pool ran it.
@@ -16,52 +16,31 @@ use crate::model::{Results, Workload};
 /// Lanes are grouped by pool (process, thread, gil) and ordered by start time
 /// within each group; times are seconds since that pool's experiment began.
 pub fn gantt(results: &Results, workload: Workload) -> Option<Lanes> {
-    let mut lanes = Vec::new();
-    let mut groups = Vec::new();
-    let mut legend = Vec::new();
-    let mut x_max: f64 = 0.0;
-    for experiment in results.for_workload(workload) {
-        let origin = experiment.origin();
-        let color = pool_color(experiment.pool);
-        let first = lanes.len();
-        // `tasks` is sorted by start time, which is the order the article plots.
-        for task in &experiment.tasks {
-            lanes.push(Lane {
-                label: format!("{} {}", experiment.pool, workload.task_label(task.input)),
-                bars: vec![Bar {
-                    start: task.start_time - origin,
-                    end: task.end_time - origin,
-                    color,
-                    text: Some(format!("{:.2} s", task.end_time - task.start_time)),
-                }],
-            });
-        }
-        let makespan = experiment.makespan();
-        x_max = x_max.max(makespan).max(experiment.last_end() - origin);
-        groups.push(Group {
-            lanes: first..lanes.len(),
-            at: Some(makespan),
-            note: format!("makespan {makespan:.2} s"),
-            color: note_color(experiment.pool),
-        });
-        legend.push(legend_entry(experiment));
-    }
-    if lanes.is_empty() {
-        return None;
-    }
-
     let title = match workload {
         Workload::Fibo => "Fibonacci (CPU-bound): each task from start to end, per pool",
         Workload::Get => "HTTP fetch (waiting): each task from start to end, per pool",
     };
-    Some(Lanes {
-        title: title.to_owned(),
-        x_desc: "seconds since the pool's experiment began".to_owned(),
-        y_desc: "tasks, in order of start".to_owned(),
-        // Room right of the longest group for its makespan note.
-        x_range: 0.0..x_max * 1.18,
-        legend,
-        lanes,
-        groups,
-    })
+    per_pool_chart(
+        results,
+        workload,
+        title,
+        "tasks, in order of start",
+        |experiment, origin| {
+            let color = pool_color(experiment.pool);
+            // `tasks` is sorted by start time, which is the order the article plots.
+            experiment
+                .tasks
+                .iter()
+                .map(|task| Lane {
+                    label: format!("{} {}", experiment.pool, workload.task_label(task.input)),
+                    bars: vec![Bar {
+                        start: task.start_time - origin,
+                        end: task.end_time - origin,
+                        color,
+                        text: Some(format!("{:.2} s", task.end_time - task.start_time)),
+                    }],
+                })
+                .collect()
+        },
+    )
 }

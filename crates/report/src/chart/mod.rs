@@ -263,6 +263,51 @@ pub fn tint(color: RGBColor, amount: f64) -> RGBColor {
     RGBColor(mix(r), mix(g), mix(b))
 }
 
+/// The frame shared by the per-pool charts (Gantt and workers): one group of lanes
+/// per pool that ran `workload`, each closed by a makespan line, with a legend entry
+/// per pool and room on the right for the makespan notes. `lanes_of` turns one
+/// experiment into its lanes, given that experiment's time zero. `None` if no pool
+/// ran the workload.
+fn per_pool_chart(
+    results: &Results,
+    workload: Workload,
+    title: &str,
+    y_desc: &str,
+    lanes_of: impl Fn(&Experiment, f64) -> Vec<lanes::Lane>,
+) -> Option<Lanes> {
+    let mut lanes = Vec::new();
+    let mut groups = Vec::new();
+    let mut legend = Vec::new();
+    let mut x_max: f64 = 0.0;
+    for experiment in results.for_workload(workload) {
+        let origin = experiment.origin();
+        let first = lanes.len();
+        lanes.extend(lanes_of(experiment, origin));
+        let makespan = experiment.makespan();
+        x_max = x_max.max(makespan).max(experiment.last_end() - origin);
+        groups.push(lanes::Group {
+            lanes: first..lanes.len(),
+            at: Some(makespan),
+            note: format!("makespan {makespan:.2} s"),
+            color: note_color(experiment.pool),
+        });
+        legend.push(legend_entry(experiment));
+    }
+    if lanes.is_empty() {
+        return None;
+    }
+    Some(Lanes {
+        title: title.to_owned(),
+        x_desc: "seconds since the pool's experiment began".to_owned(),
+        y_desc: y_desc.to_owned(),
+        // Room right of the longest group for its makespan note.
+        x_range: 0.0..x_max * 1.18,
+        legend,
+        lanes,
+        groups,
+    })
+}
+
 /// The legend entry of one pool: its name and, when `experiments.csv` says, its
 /// worker count and start method or switch interval.
 fn legend_entry(experiment: &Experiment) -> (String, RGBColor) {

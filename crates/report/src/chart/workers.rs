@@ -7,25 +7,25 @@
 
 use std::collections::BTreeMap;
 
-use super::lanes::{Bar, Group, Lane, Lanes};
-use super::{legend_entry, note_color, pool_color, tint};
+use super::lanes::{Bar, Lane, Lanes};
+use super::{per_pool_chart, pool_color, tint};
 use crate::model::{Pool, Results, TaskRecord, Workload};
 
 /// Builds the per-worker chart of one workload, or `None` if no pool ran it.
 pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
-    let mut lanes = Vec::new();
-    let mut groups = Vec::new();
-    let mut legend = Vec::new();
-    let mut x_max: f64 = 0.0;
-    for experiment in results.for_workload(workload) {
-        let origin = experiment.origin();
+    let title = match workload {
+        Workload::Fibo => "Fibonacci: which worker ran which task",
+        Workload::Get => "HTTP fetch: which worker ran which task",
+    };
+    let y_desc = "workers (processes by pid, threads by tid)";
+    per_pool_chart(results, workload, title, y_desc, |experiment, origin| {
         let mut by_worker: BTreeMap<u32, Vec<&TaskRecord>> = BTreeMap::new();
         for task in &experiment.tasks {
             by_worker.entry(task.worker).or_default().push(task);
         }
-        let first = lanes.len();
-        for tasks in by_worker.values() {
-            lanes.push(Lane {
+        by_worker
+            .values()
+            .map(|tasks| Lane {
                 label: worker_label(experiment.pool, tasks),
                 bars: tasks
                     .iter()
@@ -43,34 +43,8 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
                         text: Some(workload.task_label(task.input)),
                     })
                     .collect(),
-            });
-        }
-        let makespan = experiment.makespan();
-        x_max = x_max.max(makespan).max(experiment.last_end() - origin);
-        groups.push(Group {
-            lanes: first..lanes.len(),
-            at: Some(makespan),
-            note: format!("makespan {makespan:.2} s"),
-            color: note_color(experiment.pool),
-        });
-        legend.push(legend_entry(experiment));
-    }
-    if lanes.is_empty() {
-        return None;
-    }
-
-    let title = match workload {
-        Workload::Fibo => "Fibonacci: which worker ran which task",
-        Workload::Get => "HTTP fetch: which worker ran which task",
-    };
-    Some(Lanes {
-        title: title.to_owned(),
-        x_desc: "seconds since the pool's experiment began".to_owned(),
-        y_desc: "workers (processes by pid, threads by tid)".to_owned(),
-        x_range: 0.0..x_max * 1.18,
-        legend,
-        lanes,
-        groups,
+            })
+            .collect()
     })
 }
 
