@@ -140,11 +140,12 @@ fn write_atomically(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    // A temporary file is private (0600) by default; results are for everyone to read.
+    // A temporary file is private (0600) by default; results get the mode any other
+    // new file would: 0666 less the user's umask.
     let mut file = tempfile::Builder::new()
         .prefix(".pools-")
         .suffix(".tmp")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)?;
     {
         let mut writer = csv::Writer::from_writer(&mut file);

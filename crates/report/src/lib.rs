@@ -88,20 +88,17 @@ pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf,
         path: path.clone(),
         source,
     };
+    // Temporary files are created private (0600); a figure gets the mode any other
+    // new file would: 0666 less the user's umask.
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(write_error)?;
     tmp.write_all(bytes).map_err(write_error)?;
-    // Temporary files are created private (0600); a figure should be as readable
-    // as any other file the user creates.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(write_error)?;
-    }
+    // On disk before the rename, so that a crash cannot leave an empty file under
+    // the final name.
+    tmp.as_file().sync_data().map_err(write_error)?;
     let file: File = tmp.persist(&path).map_err(|err| write_error(err.error))?;
     drop(file);
     Ok(path)
