@@ -66,7 +66,11 @@ fn registry() -> [Registered; 2] {
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 7] = [
+    let checks: [(&str, fn()); 8] = [
+        (
+            "fibonacci tasks overlap across processes",
+            fibonacci_tasks_overlap,
+        ),
         (
             "results are right under every start method",
             results_are_right_under_every_start_method,
@@ -112,6 +116,25 @@ fn results_are_right_under_every_start_method() {
             .collect();
         let expected: Vec<u64> = inputs.iter().map(|&n| fib::fibonacci(n).unwrap()).collect();
         assert_eq!(values, expected, "{method}");
+    }
+}
+
+/// Fibonacci tasks on separate worker processes run at the same time: their recorded
+/// intervals overlap (on one core the kernel interleaves them; on two or more they run
+/// truly in parallel).
+fn fibonacci_tasks_overlap() {
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(4, method).unwrap();
+        let mut spans: Vec<(f64, f64)> = pool
+            .map(&Fibonacci, &[32, 32, 32, 32])
+            .into_iter()
+            .map(|r| r.map(|t| (t.start, t.end)).unwrap())
+            .collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(
+            spans.windows(2).any(|w| w[1].0 < w[0].1),
+            "{method}: {spans:?}"
+        );
     }
 }
 
