@@ -12,7 +12,7 @@ use report::chart::pool_color;
 use report::{Chart, Pool};
 use serde_json::Value;
 
-use common::{copy_fixture, csv_rows, decode_png, file_names, fixture, report};
+use common::{copy_fixture, csv_rows, decode_png, draw, file_names, fixture, report};
 
 /// Every file the full fixture allows, in both formats.
 fn all_outputs() -> Vec<String> {
@@ -31,11 +31,7 @@ fn all_outputs() -> Vec<String> {
 fn draws_every_figure_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("figures");
-    let assert = report()
-        .arg("--in")
-        .arg(fixture())
-        .arg("--out")
-        .arg(&out)
+    let assert = draw(fixture(), &out)
         .args(["--format", "png,svg"])
         .assert()
         .success();
@@ -55,13 +51,7 @@ fn draws_every_figure_and_says_so() {
 #[test]
 fn gantt_png_has_size_and_coloured_bars_in_group_order() {
     let tmp = tempfile::tempdir().unwrap();
-    report()
-        .arg("--in")
-        .arg(fixture())
-        .arg("--out")
-        .arg(tmp.path())
-        .assert()
-        .success();
+    draw(fixture(), tmp.path()).assert().success();
     let image = decode_png(&tmp.path().join("process-thread-fibonacci-gantt.png"));
     assert_eq!((image.width, image.height), (WIDTH, MIN_HEIGHT));
 
@@ -87,11 +77,7 @@ fn gantt_png_has_size_and_coloured_bars_in_group_order() {
 #[test]
 fn svg_contains_the_task_labels() {
     let tmp = tempfile::tempdir().unwrap();
-    report()
-        .arg("--in")
-        .arg(fixture())
-        .arg("--out")
-        .arg(tmp.path())
+    draw(fixture(), tmp.path())
         .args(["--format", "svg"])
         .assert()
         .success();
@@ -118,13 +104,7 @@ fn svg_contains_the_task_labels() {
 #[test]
 fn trace_has_one_event_per_row() {
     let tmp = tempfile::tempdir().unwrap();
-    report()
-        .arg("--in")
-        .arg(fixture())
-        .arg("--out")
-        .arg(tmp.path())
-        .assert()
-        .success();
+    draw(fixture(), tmp.path()).assert().success();
     let trace: Value =
         serde_json::from_str(&fs::read_to_string(tmp.path().join("trace.json")).unwrap()).unwrap();
     let events = trace["traceEvents"].as_array().unwrap();
@@ -180,11 +160,7 @@ fn malformed_row_names_file_and_line() {
     fs::write(&path, lines.join("\n") + "\n").unwrap();
 
     let out = tmp.path().join("out");
-    report()
-        .arg("--in")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
+    draw(&input, &out)
         .assert()
         .failure()
         .stdout("")
@@ -202,13 +178,7 @@ fn failed_run_keeps_previous_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("results");
     copy_fixture(&input, |_| true);
-    report()
-        .arg("--in")
-        .arg(&input)
-        .arg("--out")
-        .arg(&input)
-        .assert()
-        .success();
+    draw(&input, &input).assert().success();
     let before = fs::read(input.join("gil-timeline.png")).unwrap();
     let names = file_names(&input);
 
@@ -217,11 +187,7 @@ fn failed_run_keeps_previous_outputs() {
         "worker,tid,acquired_at\n0,1,2.0\n",
     )
     .unwrap();
-    report()
-        .arg("--in")
-        .arg(&input)
-        .arg("--out")
-        .arg(&input)
+    draw(&input, &input)
         .assert()
         .failure()
         .stderr(predicate::str::contains(
@@ -255,11 +221,7 @@ fn missing_folder_is_a_clear_error() {
 fn empty_folder_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("notes.txt"), "not a CSV").unwrap();
-    report()
-        .arg("--in")
-        .arg(tmp.path())
-        .arg("--out")
-        .arg(tmp.path().join("out"))
+    draw(tmp.path(), tmp.path().join("out"))
         .assert()
         .failure()
         .stderr(predicate::str::contains("no per-task CSVs in"))
@@ -275,11 +237,7 @@ fn draws_only_what_is_present() {
     let input = tmp.path().join("results");
     copy_fixture(&input, |name| name == "thread-get.csv");
     let out = tmp.path().join("out");
-    report()
-        .arg("--in")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
+    draw(&input, &out)
         .args(["--format", "svg"])
         .assert()
         .success()
@@ -344,15 +302,7 @@ fn too_many_tasks_skip_the_gantt_chart() {
         ));
     }
     std::fs::write(dir.path().join("thread-fibo.csv"), csv).unwrap();
-    let out = report()
-        .args([
-            "--in",
-            dir.path().to_str().unwrap(),
-            "--out",
-            dir.path().to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    let out = draw(dir.path(), dir.path()).assert().success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(
         stdout.contains("skipped process-thread-fibonacci-gantt: 601 tasks are too many"),

@@ -11,6 +11,17 @@ pub fn report() -> Command {
     Command::cargo_bin("report").expect("the report binary is built")
 }
 
+/// `report --in input --out out`, ready for more arguments.
+pub fn draw(input: impl AsRef<Path>, out: impl AsRef<Path>) -> Command {
+    let mut command = report();
+    command
+        .arg("--in")
+        .arg(input.as_ref())
+        .arg("--out")
+        .arg(out.as_ref());
+    command
+}
+
 /// The realistic fixture: what `pools --experiment all` writes for 8 tasks per pool
 /// on a 2-core machine (simulated; the GIL switch interval is 25 ms to keep the
 /// held-interval file to a few hundred rows).
