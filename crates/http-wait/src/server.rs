@@ -27,7 +27,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
@@ -226,7 +226,12 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
                 Err(err) => {
-                    eprintln!("http-wait: accept failed: {err}; retrying in 100 ms");
+                    // Not `eprintln!`, which panics when stderr is closed: the
+                    // server must outlive whoever watched it start.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "http-wait: accept failed: {err}; retrying in 100 ms"
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

@@ -99,14 +99,18 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     let listener = server::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{addr}")?;
-    writeln!(
-        stdout,
-        "try: curl 'http://{addr}/200?sleep=1000'   (Ctrl-C stops the server)"
-    )?;
     // Scripts and tests wait for the first line to learn the port: flush it now,
     // not when the buffer happens to fill.
+    writeln!(stdout, "listening on http://{addr}")?;
     stdout.flush()?;
+    // From here on the server serves whatever happens to stdout. A reader that took
+    // the address and closed the pipe (as a script or test does) has what it needs:
+    // a broken pipe on the hint below must not stop the server.
+    let _ = writeln!(
+        stdout,
+        "try: curl 'http://{addr}/200?sleep=1000'   (Ctrl-C stops the server)"
+    )
+    .and_then(|()| stdout.flush());
     drop(stdout);
 
     let runtime = server::current_thread_runtime().context("cannot start the Tokio runtime")?;
@@ -115,7 +119,8 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
         // server that ignores Ctrl-C.
         let _ = tokio::signal::ctrl_c().await;
     }))?;
-    eprintln!("stopped");
+    // Not `eprintln!`: it panics if stderr has gone away.
+    let _ = writeln!(std::io::stderr(), "stopped");
     Ok(())
 }
 
