@@ -16,13 +16,15 @@
 //! - [`serve`]: the accept loop; one spawned task per connection.
 //!
 //! # The rules
-//! - The path is `/` (meaning 200) or `/{status}`. A status outside 100..=599 is
-//!   not an HTTP status at all; a 1xx is one, but cannot end an exchange (see
-//!   [`BadRequest::Informational`]). So the statuses actually served are 200..=599.
+//! - The method is `GET` or `HEAD` (which gets the same status and headers, without
+//!   the body). Any other method, a lowercase `get` included (methods are
+//!   case-sensitive), gets a 405 at once with `Allow: GET, HEAD`.
+//! - The path is `/` (meaning 200) or `/{status}`, with the status in 200..=599
+//!   ([`STATUSES`]). A 1xx is a real status, but only an interim one: it cannot end
+//!   an exchange (see [`BadRequest::Informational`]).
 //! - The query may hold `sleep={ms}`, a whole number of milliseconds in
 //!   `0..=MAX_SLEEP_MS`. A missing or empty `sleep` means 0. Other query keys are
 //!   ignored; if `sleep` appears twice, the first one counts.
-//! - The method is not looked at: `HEAD /503` and `POST /503` answer 503 as well.
 //! - A bad path or sleep gets a 400 at once, with a one-line reason as the body.
 
 use std::convert::Infallible;
@@ -34,10 +36,10 @@ use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -65,10 +67,17 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// this number at `net.core.somaxconn` (4096 on current Linux).
 pub const LISTEN_BACKLOG: i32 = 8192;
 
+/// The statuses the server answers with. Below 200 are the 1xx codes, which
+/// cannot end an exchange; above 599 is not HTTP.
+pub const STATUSES: std::ops::RangeInclusive<u16> = 200..=599;
+
+/// The methods the server answers, as its 405 lists them in the `Allow` header.
+pub const ALLOWED_METHODS: &str = "GET, HEAD";
+
 /// What a well-formed request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delay {
-    /// The HTTP status code to answer with, in 200..=599.
+    /// The HTTP status code to answer with, in [`STATUSES`] (200..=599).
     pub status: u16,
     /// How long to wait before answering (at most [`MAX_SLEEP_MS`]).
     pub sleep: Duration,
@@ -78,10 +87,10 @@ pub struct Delay {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadRequest {
     /// The path is not `/` or `/{digits}`.
-    #[error("status must be a number in 100..=599, got {0:?}")]
+    #[error("status must be a number in 200..=599, got {0:?}")]
     StatusNotANumber(String),
     /// The status is a number, but not a valid HTTP status code.
-    #[error("status {0} is outside 100..=599")]
+    #[error("status {0} is outside 200..=599")]
     StatusOutOfRange(String),
     /// A 1xx code is an interim answer: HTTP/1.1 requires a final one after it, so a
     /// server cannot end an exchange with it (hyper would quietly send a 500 instead).
@@ -125,8 +134,8 @@ fn parse_status(text: &str) -> Result<u16, BadRequest> {
     }
     // All digits, so the only way `parse` fails is overflow: out of range either way.
     match text.parse::<u16>() {
+        Ok(code) if STATUSES.contains(&code) => Ok(code),
         Ok(code @ 100..=199) => Err(BadRequest::Informational(code)),
-        Ok(code @ 200..=599) => Ok(code),
         _ => Err(BadRequest::StatusOutOfRange(text.to_owned())),
     }
 }
@@ -250,6 +259,20 @@ pub async fn serve(
 
 /// Handles one request: check it, wait, answer.
 async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    // `Method` compares case-sensitively, as HTTP does: `get` is not `GET`.
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let body = format!(
+            "method {} is not allowed; use GET or HEAD",
+            request.method()
+        );
+        let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, body);
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        return Ok(response);
+    }
+    // For HEAD, hyper sends the status and headers (Content-Length included) and
+    // leaves out the body, so one code path serves both methods.
     let parsed = parse_request(request.uri().path(), request.uri().query());
     drop(request);
     let response = match parsed {
@@ -257,7 +280,7 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             // The whole lesson in one line: this await gives the thread back to the
             // runtime for `delay.sleep`, so other requests run in the meantime.
             tokio::time::sleep(delay.sleep).await;
-            // `parse_request` only lets 200..=599 through, all valid codes.
+            // `parse_request` only lets `STATUSES` through, all valid codes.
             let status = StatusCode::from_u16(delay.status).unwrap_or(StatusCode::OK);
             text_response(status, status_text(delay.status))
         }
@@ -354,6 +377,20 @@ mod tests {
                 Err(expected),
                 "{path}?{query}"
             );
+        }
+    }
+
+    /// The rule and every message about it agree: 200..=599, ends included, and a
+    /// 1xx is refused with the same range in its message.
+    #[test]
+    fn status_rule_and_messages_agree() {
+        assert_eq!(STATUSES, 200..=599);
+        for good in ["/200", "/599"] {
+            assert!(parse_request(good, None).is_ok(), "{good}");
+        }
+        for bad in ["/abc", "/0", "/100", "/199", "/600", "/65536"] {
+            let reason = parse_request(bad, None).unwrap_err().to_string();
+            assert!(reason.contains("200..=599"), "{bad}: {reason}");
         }
     }
 
