@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - [`expand_template`]: `{ms}` in a URL template becomes the number of milliseconds.
+//! - [`check_template`]: a user's template checked before any connection: the
+//!   placeholder, the scheme, the host and the port ([`UrlProblem`]).
 //! - [`Client`]: a timeout and a `ureq` agent. [`Client::fetch`] makes one request.
 //! - [`http_fetch`]: the same with a default client, for one-off calls.
 //! - [`Fetched`]: what a request returns. Its times are Unix seconds, so records from
@@ -85,13 +87,14 @@ pub enum FetchError {
         /// The template as given.
         template: String,
     },
-    /// The expanded URL is not an absolute `http://` or `https://` URL.
-    #[error("invalid URL {url:?}: {reason}")]
+    /// The URL is not one a request can be sent to: see [`UrlProblem`]. Found
+    /// before any connection is made.
+    #[error("invalid URL {url:?}: {problem}")]
     InvalidUrl {
-        /// The expanded URL.
+        /// The expanded URL (or, from [`check_template`], the template).
         url: String,
         /// What is wrong with it.
-        reason: String,
+        problem: UrlProblem,
     },
     /// Nothing listens at the URL's address and port.
     #[error("connection to {url} refused (is the delay server running?)")]
@@ -134,6 +137,27 @@ pub enum FetchError {
     },
 }
 
+/// What makes a URL unusable, each with a message that says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlProblem {
+    /// No `scheme://` in front, as in `localhost:8080/200`.
+    #[error("it needs to start with http:// or https://")]
+    NoScheme,
+    /// A scheme other than `http` or `https`.
+    #[error("scheme {0:?} is not http or https")]
+    Scheme(String),
+    /// Nothing between `://` and the port or path.
+    #[error("it has no host")]
+    NoHost,
+    /// A port that no connection can go to: not a number, over 65535, or 0. (Left
+    /// unchecked, the client would quietly use port 80 instead.)
+    #[error("port {0:?} is not a number in 1..=65535")]
+    Port(String),
+    /// Anything else the URL parser refused, in its words (a space, a bracket...).
+    #[error("{0}")]
+    Malformed(String),
+}
+
 /// The first line of `body`, cut to 100 characters: enough to show a reason without
 /// pasting a whole HTML error page into a one-line message.
 fn first_line(body: &str) -> String {
@@ -160,25 +184,79 @@ pub fn expand_template(url_template: &str, ms: u64) -> Result<String, FetchError
     Ok(url_template.replace(PLACEHOLDER, &ms.to_string()))
 }
 
+/// Checks a URL template without any network traffic: it must hold `{ms}`, and
+/// with a wait filled in it must be a URL that a request can be sent to.
+///
+/// [`Client::fetch`] makes the same checks on every call. Callers that take a
+/// template from a user (`http-wait fetch --url`, `pools --url`) call this first, so
+/// that a typo is one clear error before anything starts. The error names the
+/// template as the user typed it.
+///
+/// ```
+/// use http_wait::{FetchError, UrlProblem, check_template};
+///
+/// assert!(check_template("http://127.0.0.1:8080/200?sleep={ms}").is_ok());
+/// let err = check_template("http://127.0.0.1:99999/200?sleep={ms}").unwrap_err();
+/// assert!(matches!(err, FetchError::InvalidUrl { problem: UrlProblem::Port(_), .. }));
+/// assert!(matches!(check_template("http://127.0.0.1:8080/200"), Err(FetchError::NoPlaceholder { .. })));
+/// ```
+pub fn check_template(url_template: &str) -> Result<(), FetchError> {
+    let url = expand_template(url_template, 0)?;
+    url_problem(&url).map_err(|problem| FetchError::InvalidUrl {
+        url: url_template.to_owned(),
+        problem,
+    })
+}
+
 /// Checks `url` before any network traffic, so a typo gets a precise message.
 fn check_url(url: &str) -> Result<(), FetchError> {
-    let invalid = |reason: String| FetchError::InvalidUrl {
+    url_problem(url).map_err(|problem| FetchError::InvalidUrl {
         url: url.to_owned(),
-        reason,
-    };
+        problem,
+    })
+}
+
+/// What is wrong with `url`, if anything.
+fn url_problem(url: &str) -> Result<(), UrlProblem> {
     if !url.contains("://") {
-        return Err(invalid("it needs to start with http://".to_owned()));
+        return Err(UrlProblem::NoScheme);
     }
-    let uri: Uri = url.parse().map_err(|err| invalid(format!("{err}")))?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|err| UrlProblem::Malformed(format!("{err}")))?;
     match uri.scheme_str() {
         Some("http" | "https") => {}
-        Some(other) => return Err(invalid(format!("scheme {other:?} is not http or https"))),
-        None => return Err(invalid("it needs to start with http://".to_owned())),
+        Some(other) => return Err(UrlProblem::Scheme(other.to_owned())),
+        None => return Err(UrlProblem::NoScheme),
     }
     if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("it has no host".to_owned()));
+        return Err(UrlProblem::NoHost);
     }
-    Ok(())
+    // The parser accepts any text after the host's colon, and reports no port at
+    // all when that text is not a `u16`; ureq then uses the scheme's default port,
+    // so `:99999` would quietly connect to port 80. Port 0 cannot be connected to.
+    let authority = uri.authority().map_or("", |authority| authority.as_str());
+    match port_text(authority) {
+        Some(port) if !is_port_number(port) => Err(UrlProblem::Port(port.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `text` is a port a connection can go to: digits only, in 1..=65535.
+fn is_port_number(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit()) && text.parse::<u16>().is_ok_and(|port| port > 0)
+}
+
+/// The text after the host's colon, if there is one: `"99999"` in `user@h:99999`,
+/// `"8080"` in `[::1]:8080`, `None` in `[::1]`.
+fn port_text(authority: &str) -> Option<&str> {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, rest)| rest);
+    let after_host = match host_port.strip_prefix('[') {
+        // An IPv6 address holds colons of its own: look after its closing bracket.
+        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
+        None => host_port,
+    };
+    after_host.rfind(':').map(|colon| &after_host[colon + 1..])
 }
 
 /// A blocking HTTP client with a per-phase timeout. Cheap to clone; clones share
@@ -262,7 +340,10 @@ impl Client {
                 timeout: self.timeout,
                 phase: phase.to_string(),
             },
-            ureq::Error::BadUri(reason) => FetchError::InvalidUrl { url, reason },
+            ureq::Error::BadUri(reason) => FetchError::InvalidUrl {
+                url,
+                problem: UrlProblem::Malformed(reason),
+            },
             source => FetchError::Request { url, source },
         }
     }
@@ -305,11 +386,64 @@ mod tests {
             ("not a url", "invalid URL \"not a url\""),
             ("ftp://h/1", "is not http or https"),
             ("/200?sleep=1", "needs to start with http://"),
+            ("http://:8080/1", "has no host"),
+            ("http://a b/1", "invalid URL \"http://a b/1\""),
         ] {
             let err = check_url(url).unwrap_err();
             assert!(err.to_string().contains(reason), "{url}: {err}");
         }
-        assert!(check_url("http://127.0.0.1:8080/200?sleep=5").is_ok());
+        for url in [
+            "http://127.0.0.1:8080/200?sleep=5",
+            "https://example.org/200",
+            "http://localhost/",
+            "http://[::1]:8080/200",
+            "http://[::1]/200",
+            "http://user@127.0.0.1:8080/200",
+        ] {
+            assert_eq!(url_problem(url), Ok(()), "{url}");
+        }
+    }
+
+    /// A port that is not in 1..=65535 is refused; without the check, ureq would
+    /// connect to port 80 instead.
+    #[test]
+    fn checks_ports() {
+        for (url, port) in [
+            ("http://127.0.0.1:99999/1", "99999"),
+            ("http://127.0.0.1:65536/1", "65536"),
+            ("http://127.0.0.1:0/1", "0"),
+            ("http://127.0.0.1:8o/1", "8o"),
+            ("http://127.0.0.1:/1", ""),
+            ("http://[::1]:70000/1", "70000"),
+            ("http://user:pw@localhost:99999/1", "99999"),
+        ] {
+            assert_eq!(
+                url_problem(url),
+                Err(UrlProblem::Port(port.to_owned())),
+                "{url}"
+            );
+        }
+        let err = check_url("http://127.0.0.1:99999/1").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid URL \"http://127.0.0.1:99999/1\": port \"99999\" is not a number in 1..=65535"
+        );
+    }
+
+    /// A template's error names the template as typed, not an expanded URL.
+    #[test]
+    fn template_errors_name_the_template() {
+        let err = check_template("http://127.0.0.1:0/{ms}").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid URL \"http://127.0.0.1:0/{ms}\": port \"0\""),
+            "{err}"
+        );
+        assert!(matches!(
+            check_template("http://127.0.0.1:8080/200"),
+            Err(FetchError::NoPlaceholder { .. })
+        ));
+        assert!(check_template("http://127.0.0.1:8080/200?sleep={ms}").is_ok());
     }
 
     /// Long bodies are cut in error messages.

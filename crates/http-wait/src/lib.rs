@@ -20,7 +20,8 @@
 //!   a large backlog, and [`server::serve`] answers on it until told to stop.
 //! - [`client`]: [`Client::fetch`] and [`http_fetch`], a blocking GET that expands a
 //!   URL template and returns a [`Fetched`] record with wall-clock start and end
-//!   times. Errors are [`FetchError`] and always name the URL.
+//!   times. Errors are [`FetchError`] and always name the URL. [`check_template`]
+//!   checks a user's URL template before any connection is made.
 //! - [`embedded`]: [`DelayServer`], a running server owned by a handle whose `Drop`
 //!   stops it. [`DelayServer::start`] runs it on a background thread;
 //!   [`DelayServer::start_in_child`] runs it in a forked child process so that the
@@ -44,7 +45,8 @@ pub mod embedded;
 pub mod server;
 
 pub use client::{
-    Client, DEFAULT_TIMEOUT, FetchError, Fetched, expand_template, http_fetch, unix_now,
+    Client, DEFAULT_TIMEOUT, FetchError, Fetched, UrlProblem, check_template, expand_template,
+    http_fetch, unix_now,
 };
 pub use embedded::DelayServer;
 pub use server::MAX_SLEEP_MS;

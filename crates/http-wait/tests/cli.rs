@@ -103,7 +103,7 @@ fn fetch_uses_the_embedded_server() {
 /// Bad input gets exactly one `Error:` line on stderr, no panic, and exit code 1.
 #[test]
 fn bad_input_is_one_error_line() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["fetch", "abc"], "invalid wait \"abc\""),
         (&["fetch", "-5"], "invalid wait \"-5\""),
         (&["fetch", "30001"], "over the server's limit"),
@@ -116,6 +116,19 @@ fn bad_input_is_one_error_line() {
             "no {ms} placeholder",
         ),
         (&["fetch", "100", "--url", "localhost/{ms}"], "invalid URL"),
+        // Not "connection to ... refused" after a connect to port 80.
+        (
+            &["fetch", "1", "--url", "http://127.0.0.1:99999/{ms}"],
+            "invalid URL \"http://127.0.0.1:99999/{ms}\": port \"99999\" is not a number in 1..=65535",
+        ),
+        (
+            &["fetch", "1", "--url", "http://127.0.0.1:0/200?sleep={ms}"],
+            "port \"0\" is not a number in 1..=65535",
+        ),
+        (
+            &["fetch", "1", "--url", "ftp://127.0.0.1:21/{ms}"],
+            "scheme \"ftp\" is not http or https",
+        ),
     ];
     for (args, message) in cases {
         let out = http_wait().args(args).assert().code(1);

@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-use http_wait::{Client, DelayServer, FetchError, http_fetch};
+use http_wait::{Client, DelayServer, FetchError, UrlProblem, check_template, http_fetch};
 
 /// A 300 ms request takes at least 300 ms and not much more, as the record reports.
 #[test]
@@ -112,6 +112,48 @@ fn template_needs_the_placeholder() {
     let err = http_fetch("http://127.0.0.1:1/200?sleep=5", 5).unwrap_err();
     assert!(matches!(err, FetchError::NoPlaceholder { .. }), "{err:?}");
     assert!(err.to_string().contains("no {ms} placeholder"), "{err}");
+}
+
+/// A port outside 1..=65535 is an `InvalidUrl` that names the port, not a
+/// connection to the default port 80; and a template with no `{ms}` never connects:
+/// the listener it names sees no connection.
+#[test]
+fn bad_templates_fail_before_connecting() {
+    for (template, port) in [
+        ("http://127.0.0.1:99999/200?sleep={ms}", "99999"),
+        ("http://127.0.0.1:0/200?sleep={ms}", "0"),
+        ("http://127.0.0.1:80a/200?sleep={ms}", "80a"),
+    ] {
+        for err in [
+            http_fetch(template, 5).unwrap_err(),
+            check_template(template).unwrap_err(),
+        ] {
+            match &err {
+                FetchError::InvalidUrl {
+                    problem: UrlProblem::Port(found),
+                    ..
+                } => assert_eq!(found, port),
+                other => panic!("{template}: expected a port error, got {other:?}"),
+            }
+            assert!(
+                err.to_string().contains("is not a number in 1..=65535"),
+                "{err}"
+            );
+        }
+    }
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let template = format!("http://{}/200", listener.local_addr().unwrap());
+    let err = http_fetch(&template, 5).unwrap_err();
+    assert!(matches!(err, FetchError::NoPlaceholder { .. }), "{err:?}");
+    // A connect that had happened would be in the listen queue by now: the kernel
+    // completes the handshake before `connect` returns.
+    let accepted = listener.accept().map(|(_, peer)| peer);
+    assert_eq!(
+        accepted.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::WouldBlock)
+    );
 }
 
 /// A request slower than the client's timeout fails with a `Timeout` naming the URL.

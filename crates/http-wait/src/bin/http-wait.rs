@@ -147,7 +147,9 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
     // Keep the embedded server alive until the end of this function.
     let (template, _server) = match url {
         Some(template) => {
-            http_wait::expand_template(&template, 0)?;
+            // A typo (no `{ms}`, port 99999) is one clear error before any thread
+            // starts or any connection is made.
+            http_wait::check_template(&template)?;
             (template, None)
         }
         None => {
