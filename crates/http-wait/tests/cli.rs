@@ -78,6 +78,49 @@ fn serve_prints_its_address_first() {
     assert!(status.success(), "{status:?}");
 }
 
+/// On loopback, `serve` gives no warning, and its curl hint is the address it
+/// announced, real port included.
+#[test]
+fn serve_on_loopback_hints_its_own_url_without_warning() {
+    let child = std::process::Command::cargo_bin("http-wait")
+        .unwrap()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for _ in 0..2 {
+            let _ = send.send(lines.next());
+        }
+    });
+    let next_line = || {
+        receive
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a line within 30 s")
+            .expect("serve prints two lines")
+            .unwrap()
+    };
+    let first = next_line();
+    let base = first.strip_prefix("listening on ").unwrap();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let hint = next_line();
+    assert!(
+        hint.starts_with(&format!("try: curl '{base}/200?sleep=1000'")),
+        "{hint:?} for {base}"
+    );
+
+    // The server is up (it printed both lines); stop it and read all of stderr.
+    child.0.kill().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("warning"), "{stderr:?}");
+}
+
 /// Without `--url`, `fetch` starts its own server, says so on stderr, and prints one
 /// line per request in input order, then the total.
 #[test]

@@ -17,7 +17,7 @@
 //! waiting threads need no CPU, so they do not queue for the cores.
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
@@ -48,9 +48,11 @@ enum Command {
     ///
     /// `GET /{status}?sleep={ms}` waits ms milliseconds (0..=30000) and answers with
     /// that status (200..=599) and a body such as "200 OK". `GET /` means 200, a
-    /// missing sleep means 0, and bad input gets a 400 with the reason.
+    /// missing sleep means 0, and bad input gets a 400 with the reason. HEAD gets the
+    /// same answer without the body; any other method gets a 405.
     Serve {
-        /// The address to listen on; port 0 picks a free port.
+        /// The address to listen on; port 0 picks a free port. Any address but
+        /// loopback (such as 0.0.0.0) lets other machines reach the server: it warns.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
     },
@@ -106,9 +108,13 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     // From here on the server serves whatever happens to stdout. A reader that took
     // the address and closed the pipe (as a script or test does) has what it needs:
     // a broken pipe on the hint below must not stop the server.
+    if let Some(warning) = exposure_warning(addr) {
+        let _ = writeln!(std::io::stderr(), "{warning}");
+    }
     let _ = writeln!(
         stdout,
-        "try: curl 'http://{addr}/200?sleep=1000'   (Ctrl-C stops the server)"
+        "try: curl '{}/200?sleep=1000'   (Ctrl-C stops the server)",
+        local_base_url(addr)
     )
     .and_then(|()| stdout.flush());
     drop(stdout);
@@ -122,6 +128,40 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     // Not `eprintln!`: it panics if stderr has gone away.
     let _ = writeln!(std::io::stderr(), "stopped");
     Ok(())
+}
+
+/// A one-line warning when a server on `addr` can be reached from other machines:
+/// any address but loopback. The server has no authentication, and every request
+/// may hold a connection for up to 30 s.
+fn exposure_warning(addr: SocketAddr) -> Option<String> {
+    let ip = addr.ip();
+    if ip.is_loopback() {
+        return None;
+    }
+    let which = if ip.is_unspecified() {
+        "every network interface"
+    } else {
+        "a non-loopback address"
+    };
+    Some(format!(
+        "warning: listening on {which} ({ip}): other machines can reach this server; \
+         use --addr 127.0.0.1:PORT to keep it local"
+    ))
+}
+
+/// The base URL a client on this machine should use for a server bound to `addr`.
+/// `0.0.0.0` and `::` mean "every interface" to `bind`, but are not addresses to
+/// connect to: the loopback address of the same family is.
+fn local_base_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    // `SocketAddr`'s `Display` puts an IPv6 address in brackets, as a URL needs.
+    format!("http://{addr}")
 }
 
 fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Result<()> {
@@ -246,4 +286,51 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    /// Only loopback stays quiet; every other address, the unspecified ones first,
+    /// gets a one-line warning that names it. (The tests never bind such an address:
+    /// the decision is a pure function of it.)
+    #[test]
+    fn warns_unless_loopback() {
+        for local in ["127.0.0.1:8080", "127.0.0.2:0", "[::1]:8080"] {
+            assert_eq!(exposure_warning(addr(local)), None, "{local}");
+        }
+        for (exposed, shown) in [
+            ("0.0.0.0:41234", "every network interface (0.0.0.0)"),
+            ("[::]:41234", "every network interface (::)"),
+            ("192.168.1.5:8080", "a non-loopback address (192.168.1.5)"),
+        ] {
+            let warning = exposure_warning(addr(exposed)).expect(exposed);
+            assert!(warning.starts_with("warning: "), "{warning}");
+            assert!(warning.contains(shown), "{exposed}: {warning}");
+            assert!(
+                warning.contains("other machines can reach this server"),
+                "{warning}"
+            );
+            assert!(!warning.contains('\n'), "{warning}");
+        }
+    }
+
+    /// The curl hint uses an address a client can connect to, with the real port.
+    #[test]
+    fn hint_uses_a_loopback_url() {
+        for (bound, url) in [
+            ("0.0.0.0:41234", "http://127.0.0.1:41234"),
+            ("[::]:41234", "http://[::1]:41234"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("[::1]:8080", "http://[::1]:8080"),
+            ("192.168.1.5:8080", "http://192.168.1.5:8080"),
+        ] {
+            assert_eq!(local_base_url(addr(bound)), url, "{bound}");
+        }
+    }
 }
