@@ -3,13 +3,16 @@
 //! Time bounds here are wide on purpose: the machine is shared, and only the
 //! benchmark measures precisely. What the tests pin down is order and overlap.
 
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::thread;
 use std::time::Duration;
 
 use http_wait::{Client, DelayServer, FetchError, UrlProblem, check_template, http_fetch};
+use socket2::{Domain, Socket, Type};
 
-/// A 300 ms request takes at least 300 ms and not much more, as the record reports.
+/// A 300 ms request takes at least 300 ms, as the record reports. (The upper bound
+/// only rules out a wrong unit, say milliseconds read as seconds: a busy machine
+/// can add a lot to a 300 ms wait, and the benchmark measures it precisely.)
 #[test]
 fn fetch_waits_as_asked() {
     let server = DelayServer::start().unwrap();
@@ -18,14 +21,14 @@ fn fetch_waits_as_asked() {
     assert_eq!(fetched.body, "200 OK");
     assert_eq!(fetched.url, format!("{}/200?sleep=300", server.base_url()));
     assert!(
-        (0.3..0.5).contains(&fetched.elapsed()),
+        (0.3..30.0).contains(&fetched.elapsed()),
         "elapsed {:.3} s",
         fetched.elapsed()
     );
 }
 
 /// Eight 1 s requests from eight threads overlap: all are in flight at one moment,
-/// and together they take about 1 s, not 8 s.
+/// so together they take far less than the 8 s they would take one after another.
 #[test]
 fn concurrent_fetches_overlap() {
     let server = DelayServer::start().unwrap();
@@ -50,19 +53,24 @@ fn concurrent_fetches_overlap() {
     // Overlap: the last request started before the first one finished.
     assert!(last_start < first_end, "{records:#?}");
     assert!(records.iter().all(|r| r.elapsed() >= 1.0), "{records:#?}");
+    // Implied by the overlap, but it is the claim: one after another, these would
+    // take at least 8 s (each took 1 s or more). About 1 s is typical; a machine
+    // would have to stall for seconds to reach the 4 s bound.
     let total = last_end - first_start;
-    assert!(total < 1.5, "8 concurrent 1 s fetches took {total:.3} s");
+    assert!(total < 4.0, "8 concurrent 1 s fetches took {total:.3} s");
 }
 
 /// A port with nothing behind it gives a `Refused` error that names the URL.
 #[test]
 fn refused_connection_names_the_url() {
-    // Bind and release a port, so that (almost certainly) nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A socket that is bound but not listening: connections to its port are
+    // refused, and as long as it is open, no other test can take the port (as it
+    // could one that was bound and released).
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+        .unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
     let template = format!("http://127.0.0.1:{port}/200?sleep={{ms}}");
     let err = http_fetch(&template, 100).unwrap_err();
     assert!(matches!(err, FetchError::Refused { .. }), "{err:?}");
@@ -160,10 +168,12 @@ fn bad_templates_fail_before_connecting() {
 #[test]
 fn slow_answer_times_out() {
     let server = DelayServer::start().unwrap();
+    // 150 times the timeout: no stall of a busy machine lets the answer win.
+    // Dropping the server at the end cuts the 30 s wait short.
     let client = Client::new(Duration::from_millis(200));
-    let err = client.fetch(&server.url_template(), 2000).unwrap_err();
+    let err = client.fetch(&server.url_template(), 30_000).unwrap_err();
     assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
-    assert!(err.to_string().contains("/200?sleep=2000"), "{err}");
+    assert!(err.to_string().contains("/200?sleep=30000"), "{err}");
 }
 
 /// The test harness runs tests on threads, so the fork-based server must refuse to
