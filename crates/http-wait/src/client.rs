@@ -250,7 +250,9 @@ fn is_port_number(text: &str) -> bool {
 /// The text after the host's colon, if there is one: `"99999"` in `user@h:99999`,
 /// `"8080"` in `[::1]:8080`, `None` in `[::1]`.
 fn port_text(authority: &str) -> Option<&str> {
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, rest)| rest);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
     let after_host = match host_port.strip_prefix('[') {
         // An IPv6 address holds colons of its own: look after its closing bracket.
         Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),

@@ -79,7 +79,10 @@ fn bad_input_is_a_400_with_a_reason() {
         ("/99?sleep=0", "status 99 is outside 200..=599"),
         ("/600", "status 600 is outside 200..=599"),
         ("/abc?sleep=10", "status must be a number in 200..=599"),
-        ("/100", "informational (1xx) and cannot be a final answer; use 200..=599"),
+        (
+            "/100",
+            "informational (1xx) and cannot be a final answer; use 200..=599",
+        ),
     ];
     for (target, reason) in cases {
         let (status, body) = get(&server, target);
@@ -116,10 +119,16 @@ fn answers_the_requested_status() {
 #[test]
 fn other_methods_get_405_with_allow() {
     let server = DelayServer::start().unwrap();
-    for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get", "Get", "head"] {
+    for method in [
+        "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get", "Get", "head",
+    ] {
         let answer = send(&server, method, "/200?sleep=30000");
         assert_eq!(answer.status, 405, "{method}: {answer:?}");
-        assert_eq!(answer.header("allow"), Some("GET, HEAD"), "{method}: {answer:?}");
+        assert_eq!(
+            answer.header("allow"),
+            Some("GET, HEAD"),
+            "{method}: {answer:?}"
+        );
         assert_eq!(
             answer.body,
             format!("method {method} is not allowed; use GET or HEAD"),
