@@ -223,9 +223,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let url = match (&get, &cli.url) {
         (None, _) => None,
         (Some(_), Some(url)) => {
-            // Fail now, with one clear line, rather than in the middle of a run.
+            // Fail now, with one line that says what went wrong, rather than in the
+            // middle of a run. First the template alone, with no connection (port
+            // 99999, no `{ms}`); then one request with no wait, whose error says
+            // whether the connection was refused, or what the server answered.
+            http_wait::check_template(url).context("--url")?;
             http_wait::http_fetch(url, 0)
-                .with_context(|| format!("--url {url} does not answer"))?;
+                .with_context(|| format!("--url {url}: a first request, with no wait, failed"))?;
             Some(url.clone())
         }
         (Some(_), None) => {

@@ -133,7 +133,12 @@ impl Task for HttpFetch {
         let timeout = std::time::Duration::from_secs_f64(self.timeout_secs);
         let client = http_wait::Client::new(timeout);
         let fetched = cx.allow_threads(|| client.fetch(&self.url_template, *ms));
-        fetched.map(|f| f.body).map_err(|e| e.to_string())
+        // The whole chain of causes, as `{:#}` prints it: "GET … failed: io: Connection
+        // reset by peer", not just "GET … failed". A process worker sends this string
+        // back to the pool, so anything left out here is lost for good.
+        fetched
+            .map(|f| f.body)
+            .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
     }
 }
 

@@ -171,7 +171,7 @@ fn bad_input_is_one_clear_line() {
                 "--url",
                 "http://127.0.0.1:1/200?sleep={ms}",
             ],
-            "--url http://127.0.0.1:1/200?sleep={ms} does not answer",
+            "connection to http://127.0.0.1:1/200?sleep=0 refused",
         ),
         (
             &["--out", "/proc/pools-cannot-write-here"],
