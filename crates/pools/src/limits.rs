@@ -98,19 +98,22 @@ pub fn worker_limit() -> WorkerLimit {
     let machine = [
         (
             nproc_limit(),
-            "this user's process and thread limit, ulimit -u",
+            "this user's limit on processes and threads, ulimit -u",
         ),
         (
             read_number("/proc/sys/kernel/threads-max"),
-            "kernel.threads-max",
+            "this machine's limit on threads, kernel.threads-max",
         ),
-        (read_number("/proc/sys/kernel/pid_max"), "kernel.pid_max"),
+        (
+            read_number("/proc/sys/kernel/pid_max"),
+            "this machine's limit on process ids, kernel.pid_max",
+        ),
     ];
-    for (value, name) in machine {
+    for (value, why) in machine {
         if let Some(value) = value.filter(|&v| v < limit.max) {
             limit = WorkerLimit {
                 max: value,
-                why: format!("this machine's {name}"),
+                why: why.into(),
             };
         }
     }

@@ -713,3 +713,41 @@ fn stale_temporary_files_of_killed_runs_are_removed() {
     expected.sort();
     assert_eq!(names(out), expected);
 }
+
+/// Where `ulimit -u` is below the fixed cap, it is the limit, and the line says so.
+#[test]
+fn the_worker_limit_follows_ulimit_u() {
+    use std::os::unix::process::CommandExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pools();
+    command
+        .args([
+            "--experiment",
+            "fib",
+            "--pools",
+            "thread",
+            "--fib-inputs",
+            "5",
+        ])
+        .args(["--workers", "301", "--out"])
+        .arg(dir.path());
+    // Safety: `getrlimit` and `setrlimit` are async-signal-safe; lowering a soft
+    // limit needs no privilege.
+    unsafe {
+        command.pre_exec(|| {
+            use nix::sys::resource::{Resource, getrlimit, setrlimit};
+            let (_, hard) = getrlimit(Resource::RLIMIT_NPROC)?;
+            setrlimit(Resource::RLIMIT_NPROC, 300.min(hard), hard).map_err(std::io::Error::from)
+        });
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr.trim_end(),
+        "Error: --workers 301 is over the limit of 300 workers per pool (this user's limit \
+         on processes and threads, ulimit -u)"
+    );
+    assert_eq!(names(dir.path()), [] as [String; 0]);
+}
