@@ -751,3 +751,60 @@ fn the_worker_limit_follows_ulimit_u() {
     );
     assert_eq!(names(dir.path()), [] as [String; 0]);
 }
+
+/// When the OS refuses a thread below the limit (`ulimit -u` counts every process and
+/// thread of the user, so it can run out first), the run ends with one line that
+/// says so, not a panic or an abort. Needs root, to run `pools` as `nobody` (for
+/// whom the limit holds; root is exempt from it).
+#[test]
+fn a_thread_the_os_refuses_is_one_clear_line() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    // Safety: `geteuid` only reads this process's credentials.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run pools as nobody");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut command = pools();
+    // 100 tasks of fibonacci(35): the first workers are still busy when the OS
+    // refuses the tenth thread (the program's own thread is the first of ten).
+    command
+        .args([
+            "--experiment",
+            "fib",
+            "--pools",
+            "thread",
+            "--fib-inputs",
+            "35",
+        ])
+        .args(["--repeat", "100", "--workers", "10", "--out"])
+        .arg(dir.path());
+    // Safety: `setrlimit`, `setgroups`, `setgid` and `setuid` are async-signal-safe
+    // system calls, made in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NPROC, 10, 10)?;
+            // Groups first: once it is `nobody`, the process may not change them.
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.starts_with("Error: task thread-fibo-"), "{stderr}");
+    assert!(
+        stderr.contains("the OS refused to start worker thread"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
