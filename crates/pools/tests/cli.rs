@@ -754,8 +754,9 @@ fn the_worker_limit_follows_ulimit_u() {
 
 /// When the OS refuses a thread below the limit (`ulimit -u` counts every process and
 /// thread of the user, so it can run out first), the run ends with one line that
-/// says so, not a panic or an abort. Needs root, to run `pools` as `nobody` (for
-/// whom the limit holds; root is exempt from it).
+/// says so, not a panic or an abort. Needs root, to run `pools` as a user for whom
+/// the limit holds (root is exempt from it): a uid of its own, which no other
+/// process (another copy of this test, say) counts against.
 #[test]
 fn a_thread_the_os_refuses_is_one_clear_line() {
     use std::os::unix::fs::PermissionsExt;
@@ -768,6 +769,8 @@ fn a_thread_the_os_refuses_is_one_clear_line() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // No account has this uid; `setuid` needs none.
+    let uid = 2_000_000_000 + std::process::id();
     let mut command = pools();
     // 100 tasks of fibonacci(35): the first workers are still busy when the OS
     // refuses the tenth thread (the program's own thread is the first of ten).
@@ -785,12 +788,12 @@ fn a_thread_the_os_refuses_is_one_clear_line() {
     // Safety: `setrlimit`, `setgroups`, `setgid` and `setuid` are async-signal-safe
     // system calls, made in the child between fork and exec.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NPROC, 10, 10)?;
             // Groups first: once it is `nobody`, the process may not change them.
             if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }
