@@ -308,7 +308,12 @@ fn is_plain_tag(tag: &str) -> bool {
 pub struct OutDir {
     path: PathBuf,
     /// The exclusive lock on the folder; released when the run ends, however it ends,
-    /// because the kernel drops it when the last descriptor is closed.
+    /// because the kernel drops it when the last descriptor is closed. Children forked
+    /// after it (fork workers, the built-in delay server) share the descriptor, so the
+    /// lock lasts until they are gone too: a pool reaps its workers, and the delay
+    /// server is reaped when dropped. Only after a SIGKILL or Ctrl-C can a child that
+    /// is still dying hold it a moment longer, and a run started in that moment is
+    /// refused with the same "in use" line.
     _lock: nix::fcntl::Flock<File>,
 }
 
