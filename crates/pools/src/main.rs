@@ -265,6 +265,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         pools::forkserver::start(&registry()).context("cannot start the forkserver")?;
     }
     // Held until this function returns: no other run can write into the folder.
+    // Taken after the forkserver has started, which would otherwise share the lock
+    // and could keep it a moment after this process ends.
     let out = OutDir::open(&cli.out)?;
     let experiments = Experiments::load(out.path()).with_context(|| {
         format!(
