@@ -40,22 +40,30 @@ pub const MAX_N: u32 = 50;
 pub enum FibError {
     /// The article's "incorrect input": the sequence starts at n = 1.
     #[error("incorrect input {0}: n must be at least 1 (fibonacci(1) = 0)")]
-    TooSmall(i64),
+    TooSmall(i128),
     /// Valid mathematically, but naive recursion would take far too long.
     #[error(
         "n = {0} is too large: naive recursion above n = {MAX_N} would run for minutes or more"
     )]
-    TooLarge(i64),
+    TooLarge(i128),
 }
 
 /// Checks that `n` is in `1..=MAX_N` and converts it.
 ///
-/// Takes an `i64` so that callers can pass whatever the user typed, negative or not,
-/// and get the right message back.
-pub fn check_input(n: i64) -> Result<u32, FibError> {
-    const MAX: i64 = MAX_N as i64;
+/// Takes any integer up to 64 bits, signed or not, so that callers can pass whatever
+/// the user typed, negative or huge, and get the right message back, with the number
+/// as typed.
+///
+/// ```
+/// assert_eq!(fib::check_input(10), Ok(10));
+/// let err = fib::check_input(u64::MAX).unwrap_err();
+/// assert!(err.to_string().starts_with("n = 18446744073709551615 is too large"));
+/// ```
+pub fn check_input(n: impl Into<i128>) -> Result<u32, FibError> {
+    const MAX: i128 = MAX_N as i128;
+    let n = n.into();
     match n {
-        i64::MIN..=0 => Err(FibError::TooSmall(n)),
+        i128::MIN..=0 => Err(FibError::TooSmall(n)),
         1..=MAX => Ok(n as u32),
         _ => Err(FibError::TooLarge(n)),
     }
@@ -88,7 +96,7 @@ pub fn fibonacci(n: u32) -> Result<u64, FibError> {
 /// assert_eq!(calls, 109); // one per node of the call tree
 /// ```
 pub fn fibonacci_with<C: FnMut()>(n: u32, checkpoint: &mut C) -> Result<u64, FibError> {
-    let n = check_input(i64::from(n))?;
+    let n = check_input(n)?;
     Ok(naive(n, checkpoint))
 }
 
@@ -152,7 +160,7 @@ pub fn timed_fibonacci_with<C: FnMut()>(
     n: u32,
     checkpoint: &mut C,
 ) -> Result<Timed<u64>, FibError> {
-    let n = check_input(i64::from(n))?;
+    let n = check_input(n)?;
     Ok(Timed::measure(|| naive(n, checkpoint)))
 }
 

@@ -171,7 +171,7 @@ fn run() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)
         .context("--fib-inputs")?
         .into_iter()
-        .map(|n| fib::check_input(i64::try_from(n).unwrap_or(i64::MAX)))
+        .map(fib::check_input)
         .collect::<Result<Vec<u32>, _>>()
         .context("--fib-inputs")?;
     let get_inputs = pools::spec::parse(&cli.get_inputs)

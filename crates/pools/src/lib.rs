@@ -22,6 +22,7 @@
 //! - [`experiment`]: run one pool over one set of inputs and record what happened.
 //! - [`output`]: write the CSV files, atomically.
 //! - [`spec`]: parse input SPECs such as `34..42` or `1000..1800:100`.
+//! - [`limits`]: how many tasks and workers a run may have, and why.
 //!
 //! # Platform
 //!
@@ -34,6 +35,7 @@ compile_error!("the pools crate uses fork, prctl and /proc, and runs on Linux on
 pub mod executor;
 pub mod experiment;
 pub mod gil;
+pub mod limits;
 pub mod output;
 pub mod process;
 pub mod record;

@@ -11,7 +11,7 @@
 
 use std::fmt::Display;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,7 +20,8 @@ use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
-use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskRecord, output};
+use pools::output::{self, Experiments, OutDir};
+use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskRecord, limits};
 
 /// Run the article's pool experiment: CPU-bound Fibonacci and IO-bound HTTP waits on a
 /// process pool, a thread pool, and a thread pool under a simulated GIL.
@@ -30,7 +31,7 @@ use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskR
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Example: pools --experiment fib --pools process,gil"
+    after_help = AFTER_HELP,
 )]
 struct Cli {
     /// Which experiment to run.
@@ -51,10 +52,12 @@ struct Cli {
     /// HTTP waits in milliseconds: START..END[:STEP] (END excluded) or a comma list.
     #[arg(long, value_name = "SPEC", default_value = "1000..1800:100")]
     get_inputs: String,
-    /// Repeat every input K times (to measure overhead with many small tasks).
+    /// Repeat every input K times (to measure overhead with many small tasks). Inputs
+    /// × K may be at most 1,000,000 tasks per experiment.
     #[arg(long, value_name = "K", default_value_t = 1)]
     repeat: usize,
-    /// Workers per pool [default: the number of inputs, before --repeat].
+    /// Workers per pool, at most 4096 (or this machine's process limit, if lower)
+    /// [default: one per input, before --repeat, up to that limit].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// How the process pool starts its workers: fork, spawn or forkserver.
@@ -65,17 +68,32 @@ struct Cli {
             .try_map(|s| s.parse::<StartMethod>()),
     )]
     start_method: StartMethod,
-    /// The simulated GIL's switch interval, in milliseconds (CPython's default is 5).
+    /// The simulated GIL's switch interval, in milliseconds (CPython's default is 5),
+    /// from 0.001 (1 µs) to 1000.
     #[arg(long, value_name = "MS", default_value_t = 5.0)]
     switch_interval_ms: f64,
     /// Fetch from this URL template instead of the built-in delay server; `{ms}` is
     /// replaced by the wait, e.g. http://127.0.0.1:8080/200?sleep={ms}
     #[arg(long, value_name = "TEMPLATE")]
     url: Option<String>,
-    /// Where to write the CSV files.
+    /// Where to write the CSV files. One run at a time: a second run into the same
+    /// folder is refused. Rows of experiments.csv for experiments not rerun are kept.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
 }
+
+const AFTER_HELP: &str = "\
+Limits: at most 1,000,000 tasks per experiment (inputs × --repeat), the largest run the
+benchmarks make; at most 4096 workers per pool, or fewer if this machine's limit on
+processes and threads (ulimit -u, kernel.threads-max, kernel.pid_max) is lower.
+
+Example: pools --experiment fib --pools process,gil";
+
+/// The shortest switch interval: 1 µs. Below it the interval is no longer a time the
+/// GIL can measure (and 1e-300 ms would be recorded as 0).
+const MIN_SWITCH_INTERVAL_MS: f64 = 0.001;
+/// The longest switch interval: one second.
+const MAX_SWITCH_INTERVAL_MS: f64 = 1000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Which {
@@ -126,15 +144,29 @@ fn main() -> ExitCode {
 fn stop_on_interrupt() {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// The pid of this process: the only one that should say "interrupted".
+    static MAIN_PID: AtomicI32 = AtomicI32::new(0);
+
     extern "C" fn on_signal(_: nix::libc::c_int) {
         const MESSAGE: &[u8] =
             b"\ninterrupted: stopping every worker; no file was left half-written\n";
-        // Safety: `write` and `_exit` are async-signal-safe, and MESSAGE is static.
+        // Safety: `getpid`, `write` and `_exit` are async-signal-safe, MESSAGE is
+        // static, and an atomic load takes no lock.
         unsafe {
-            nix::libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            // A fork worker inherits this handler until it resets its signals, a
+            // moment after the fork. A Ctrl-C in that moment reaches it too (the
+            // terminal signals the whole group): it must then die quietly, or the user
+            // sees the message twice.
+            if nix::libc::getpid() == MAIN_PID.load(Ordering::Relaxed) {
+                nix::libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            }
             nix::libc::_exit(130);
         }
     }
+
+    MAIN_PID.store(std::process::id() as i32, Ordering::Relaxed);
 
     let action = SigAction::new(
         SigHandler::Handler(on_signal),
@@ -160,33 +192,43 @@ struct Plan<I> {
     workers: usize,
 }
 
-fn plan<I: Clone>(cli: &Cli, values: Vec<I>) -> anyhow::Result<Plan<I>> {
-    let workers = cli.workers.unwrap_or(values.len());
-    if workers == 0 {
-        bail!("--workers must be at least 1");
-    }
+/// Checks the sizes against [`limits`] before repeating anything: `--repeat` is
+/// only used to allocate once `inputs × repeat` is known to be within the limit.
+fn plan<I: Clone>(cli: &Cli, flag: &str, values: Vec<I>) -> anyhow::Result<Plan<I>> {
     if cli.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
-    let inputs = values
-        .iter()
-        .flat_map(|v| std::iter::repeat_n(v.clone(), cli.repeat))
-        .collect();
+    let tasks = limits::check_tasks(values.len(), cli.repeat).context(flag.to_owned())?;
+    // --workers was checked against the limit in `run`; the default is capped by it,
+    // so that 30,000 inputs get 4096 workers rather than a refusal.
+    let workers = cli
+        .workers
+        .unwrap_or_else(|| values.len().min(limits::worker_limit().max));
+    let mut inputs = Vec::with_capacity(tasks);
+    for value in &values {
+        inputs.extend(std::iter::repeat_n(value.clone(), cli.repeat));
+    }
     Ok(Plan { inputs, workers })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Check everything the user typed before starting any process or thread.
+    if let Some(workers) = cli.workers {
+        if workers == 0 {
+            bail!("--workers must be at least 1");
+        }
+        limits::check_workers(workers)?;
+    }
     let fib = if cli.experiment != Which::Get {
         let values = pools::spec::parse(&cli.fib_inputs)
             .map_err(anyhow::Error::msg)
             .context("--fib-inputs")?;
         let values = values
             .into_iter()
-            .map(|n| fib::check_input(i64::try_from(n).unwrap_or(i64::MAX)))
+            .map(fib::check_input)
             .collect::<Result<Vec<u32>, _>>()
             .context("--fib-inputs")?;
-        Some(plan(&cli, values)?)
+        Some(plan(&cli, "--fib-inputs", values)?)
     } else {
         None
     };
@@ -200,15 +242,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 http_wait::MAX_SLEEP_MS
             );
         }
-        Some(plan(&cli, values)?)
+        Some(plan(&cli, "--get-inputs", values)?)
     } else {
         None
     };
     if cli.pools.is_empty() {
         bail!("--pools must name at least one of process, thread, gil");
     }
-    if !(cli.switch_interval_ms > 0.0 && cli.switch_interval_ms <= 1000.0) {
-        bail!("--switch-interval-ms must be above 0 and at most 1000");
+    if !(MIN_SWITCH_INTERVAL_MS..=MAX_SWITCH_INTERVAL_MS).contains(&cli.switch_interval_ms) {
+        bail!(
+            "--switch-interval-ms must be from {MIN_SWITCH_INTERVAL_MS} (1 µs) to \
+             {MAX_SWITCH_INTERVAL_MS}, not {:?}",
+            cli.switch_interval_ms
+        );
     }
     let switch_interval = Duration::from_secs_f64(cli.switch_interval_ms / 1000.0);
     let uses_processes = cli.pools.contains(&PoolKind::Process);
@@ -218,7 +264,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if uses_processes && cli.start_method == StartMethod::Forkserver {
         pools::forkserver::start(&registry()).context("cannot start the forkserver")?;
     }
-    prepare_out_dir(&cli.out)?;
+    // Held until this function returns: no other run can write into the folder.
+    // Taken after the forkserver has started, which would otherwise share the lock
+    // and could keep it a moment after this process ends.
+    let out = OutDir::open(&cli.out)?;
+    let experiments = Experiments::load(out.path()).with_context(|| {
+        format!(
+            "--out {}: pools keeps the rows of experiments.csv that describe the other \
+             CSV files there, and cannot read them; move the file away, or choose another --out",
+            cli.out.display()
+        )
+    })?;
     let mut _server = None;
     let url = match (&get, &cli.url) {
         (None, _) => None,
@@ -252,8 +308,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     stop_on_interrupt();
     let mut session = Session {
         cli: &cli,
+        out: &out,
         switch_interval,
         records: Vec::new(),
+        experiments,
     };
     if let Some(plan) = &fib {
         session.experiment("fibo", &Fibonacci, plan)?;
@@ -265,21 +323,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create --out folder {}", out.display()))?;
-    tempfile::Builder::new()
-        .prefix(".pools-probe-")
-        .tempfile_in(out)
-        .with_context(|| format!("cannot write into --out folder {}", out.display()))?;
-    Ok(())
-}
-
 /// The runs so far, and where their files go.
 struct Session<'a> {
     cli: &'a Cli,
+    out: &'a OutDir,
     switch_interval: Duration,
+    /// This run's experiments: what the speed-up lines compare.
     records: Vec<ExperimentRecord>,
+    /// `experiments.csv`: this run's rows and the earlier ones it keeps.
+    experiments: Experiments,
 }
 
 impl Session<'_> {
@@ -316,7 +368,9 @@ impl Session<'_> {
                     r.with_context(|| format!("task {}-{i} (input {})", record.tag, plan.inputs[i]))
                 })
                 .collect::<anyhow::Result<_>>()?;
-            let out = &self.cli.out;
+            // Ctrl-C waits until the experiment's files and its row are all in place.
+            let _held_back = output::HoldSignals::new();
+            let out = self.out.path();
             let file = out.join(format!("{}.csv", record.tag));
             output::write_tasks(&file, &record.tag, &plan.inputs, &tasks)
                 .with_context(|| format!("cannot write {}", file.display()))?;
@@ -325,11 +379,13 @@ impl Session<'_> {
                 output::write_held(&file, &outcome.held)
                     .with_context(|| format!("cannot write {}", file.display()))?;
             }
+            self.experiments.put(&record);
+            let file = out.join(Experiments::FILE);
+            self.experiments
+                .write()
+                .with_context(|| format!("cannot write {}", file.display()))?;
             self.records.retain(|r| r.tag != record.tag);
             self.records.push(record);
-            let file = out.join("experiments.csv");
-            output::write_experiments(&file, &self.records)
-                .with_context(|| format!("cannot write {}", file.display()))?;
         }
         Ok(())
     }
@@ -422,4 +478,33 @@ fn progress_bar(len: usize, label: &str) -> ProgressBar {
     }
     bar.set_prefix(label.to_owned());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default is one worker per input, but never more than the limit: 30,000
+    /// waits get a pool of the limit's size instead of 30,000 forks.
+    #[test]
+    fn the_default_worker_count_respects_the_limit() {
+        let cli = Cli::parse_from(["pools", "--get-inputs", "0..30000"]);
+        let values = pools::spec::parse(&cli.get_inputs).unwrap();
+        let many = plan(&cli, "--get-inputs", values).unwrap();
+        assert_eq!(many.workers, limits::worker_limit().max);
+        assert_eq!(many.inputs.len(), 30_000);
+
+        let cli = Cli::parse_from(["pools", "--fib-inputs", "5..9", "--repeat", "3"]);
+        let few = plan(&cli, "--fib-inputs", vec![5, 6, 7, 8]).unwrap();
+        assert_eq!(few.workers, 4, "one per input, before --repeat");
+        assert_eq!(few.inputs, [5, 5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8]);
+    }
+
+    /// The smallest switch interval is recorded as what was asked, not as 0.
+    #[test]
+    fn the_smallest_switch_interval_is_recorded_as_asked() {
+        let interval = Duration::from_secs_f64(MIN_SWITCH_INTERVAL_MS / 1000.0);
+        assert_eq!(interval, Duration::from_micros(1));
+        assert_eq!(interval.as_secs_f64() * 1000.0, MIN_SWITCH_INTERVAL_MS);
+    }
 }

@@ -9,10 +9,25 @@
 //! | `{pool}-{fibo,get}.csv` | task: the article's five columns, then `input,worker,pid,tid` |
 //! | `experiments.csv` | experiment: its pool, timing and context switches |
 //! | `gil-{fibo,get}-held.csv` | interval during which a GIL worker held the lock |
+//!
+//! # One run at a time, and a folder that adds up
+//!
+//! A run first opens its folder with [`OutDir::open`], which
+//!
+//! 1. takes an exclusive `flock` on the folder itself, without waiting, and holds it
+//!    until the run ends: a second run into the same folder is refused at once, and
+//!    `report` (which takes a shared lock to read) never sees a run half-done;
+//! 2. removes the temporary files of earlier runs that were killed (`SIGKILL` cannot be
+//!    caught): their names carry the writer's pid, `.pools-{pid}-XXXXXX.tmp`, and only
+//!    those whose pid is no longer alive are removed, nothing else;
+//! 3. reads `experiments.csv` ([`Experiments::load`]), so that the run rewrites only
+//!    the rows of the experiments it runs and keeps the rows that describe the other
+//!    per-task CSV files in the folder.
 
 use std::fmt::Display;
+use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::experiment::ExperimentRecord;
 use crate::gil::HeldInterval;
@@ -83,31 +98,368 @@ pub fn write_tasks<I: Display, O: Display>(
     })
 }
 
-/// Writes `experiments.csv`.
+/// Writes `experiments.csv` with exactly these rows.
 pub fn write_experiments(path: &Path, records: &[ExperimentRecord]) -> io::Result<()> {
     write_atomically(path, |w| {
         w.write_record(EXPERIMENT_HEADER)?;
         for r in records {
-            w.write_record([
-                r.tag.clone(),
-                r.pool.to_string(),
-                r.function.to_owned(),
-                r.inputs.to_string(),
-                r.workers.to_string(),
-                r.start_method.map(|m| m.to_string()).unwrap_or_default(),
-                r.switch_interval_ms
-                    .map(|ms| ms.to_string())
-                    .unwrap_or_default(),
-                secs(r.started_at),
-                secs(r.finished_at),
-                secs(r.makespan),
-                r.voluntary_switches.to_string(),
-                r.involuntary_switches.to_string(),
-                r.gil_switches.to_string(),
-            ])?;
+            w.write_record(experiment_row(r))?;
         }
         Ok(())
     })
+}
+
+/// One row of `experiments.csv`, in the order of [`EXPERIMENT_HEADER`].
+fn experiment_row(r: &ExperimentRecord) -> [String; EXPERIMENT_HEADER.len()] {
+    [
+        r.tag.clone(),
+        r.pool.to_string(),
+        r.function.to_owned(),
+        r.inputs.to_string(),
+        r.workers.to_string(),
+        r.start_method.map(|m| m.to_string()).unwrap_or_default(),
+        r.switch_interval_ms
+            .map(|ms| ms.to_string())
+            .unwrap_or_default(),
+        secs(r.started_at),
+        secs(r.finished_at),
+        secs(r.makespan),
+        r.voluntary_switches.to_string(),
+        r.involuntary_switches.to_string(),
+        r.gil_switches.to_string(),
+    ]
+}
+
+/// `experiments.csv` as a run leaves it: the rows of earlier runs whose per-task CSV
+/// is still in the folder, kept exactly as they were read, with the rows of this run
+/// in place of the rows with the same tag.
+///
+/// So `--experiment get` after a `fib` run keeps the three `*-fibo` rows, and the
+/// folder still describes every per-task CSV in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiments {
+    path: PathBuf,
+    rows: Vec<csv::StringRecord>,
+}
+
+/// Why an existing `experiments.csv` cannot be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentsError {
+    /// It exists but is not a regular file (a folder, a FIFO, a device).
+    #[error("{0} is not a regular file")]
+    NotAFile(PathBuf),
+    /// It is larger than any `experiments.csv` this program writes.
+    #[error(
+        "{path} is {size} bytes, too large to be an experiments.csv (at most {MAX_EXPERIMENTS_BYTES})"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// It cannot be read, or is not valid CSV.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: csv::Error,
+    },
+    /// It is CSV, but not the one this program writes.
+    #[error("{path} line {line}: {what}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: u64,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// No `experiments.csv` written here comes near this: it has one short row per pool
+/// and experiment.
+pub const MAX_EXPERIMENTS_BYTES: u64 = 1024 * 1024;
+
+impl Experiments {
+    /// The name of the file in its folder.
+    pub const FILE: &str = "experiments.csv";
+
+    /// Reads `{dir}/experiments.csv`, if there is one, and keeps the rows whose
+    /// per-task CSV, `{dir}/{tag}.csv`, is still there.
+    ///
+    /// A file this program did not write (another header, a row of the wrong length,
+    /// a tag that is not a plain name) is an error rather than something to overwrite:
+    /// its rows may describe CSV files that would then be described by nothing.
+    pub fn load(dir: &Path) -> Result<Self, ExperimentsError> {
+        let path = dir.join(Self::FILE);
+        let mut experiments = Experiments {
+            path: path.clone(),
+            rows: Vec::new(),
+        };
+        let metadata = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(experiments),
+            Err(e) => {
+                return Err(ExperimentsError::Read {
+                    path,
+                    source: e.into(),
+                });
+            }
+        };
+        if !metadata.is_file() {
+            return Err(ExperimentsError::NotAFile(path));
+        }
+        if metadata.len() > MAX_EXPERIMENTS_BYTES {
+            return Err(ExperimentsError::TooLarge {
+                path,
+                size: metadata.len(),
+            });
+        }
+        let read_error = |source| ExperimentsError::Read {
+            path: path.clone(),
+            source,
+        };
+        let malformed = |line, what: String| ExperimentsError::Malformed {
+            path: path.clone(),
+            line,
+            what,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&path)
+            .map_err(read_error)?;
+        let mut records = reader.records();
+        match records.next().transpose().map_err(read_error)? {
+            Some(header) if header.iter().eq(EXPERIMENT_HEADER) => {}
+            Some(header) => {
+                return Err(malformed(
+                    1,
+                    format!(
+                        "the header is `{}`, not `{}`",
+                        header.iter().collect::<Vec<_>>().join(","),
+                        EXPERIMENT_HEADER.join(",")
+                    ),
+                ));
+            }
+            None => return Ok(experiments), // empty: nothing to keep
+        }
+        for record in records {
+            let row = record.map_err(read_error)?;
+            let line = row.position().map_or(0, |p| p.line());
+            let tag = &row[0];
+            if !is_plain_tag(tag) {
+                return Err(malformed(
+                    line,
+                    format!("`{tag}` is not a tag such as process-fibo"),
+                ));
+            }
+            if experiments.tags().any(|t| t == tag) {
+                return Err(malformed(line, format!("a second row for `{tag}`")));
+            }
+            // A row whose per-task CSV is gone describes nothing: drop it.
+            if dir.join(format!("{tag}.csv")).is_file() {
+                experiments.rows.push(row);
+            }
+        }
+        Ok(experiments)
+    }
+
+    /// The tags of the rows, in file order.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.rows.iter().map(|row| &row[0])
+    }
+
+    /// Puts `record`'s row in place of the row with the same tag, or after the others.
+    pub fn put(&mut self, record: &ExperimentRecord) {
+        let row = csv::StringRecord::from(experiment_row(record).to_vec());
+        match self.rows.iter_mut().find(|r| r[0] == record.tag) {
+            Some(old) => *old = row,
+            None => self.rows.push(row),
+        }
+    }
+
+    /// Writes the rows to `experiments.csv`, atomically.
+    pub fn write(&self) -> io::Result<()> {
+        write_atomically(&self.path, |w| {
+            w.write_record(EXPERIMENT_HEADER)?;
+            for row in &self.rows {
+                w.write_record(row)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Whether `tag` is a name this program could have written, such as `process-fibo`:
+/// so that a row can never point outside the folder.
+fn is_plain_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && !tag.starts_with('-')
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// An `--out` folder, held by this run until dropped. See the module header.
+#[derive(Debug)]
+pub struct OutDir {
+    path: PathBuf,
+    /// The exclusive lock on the folder; released when the run ends, however it ends,
+    /// because the kernel drops it when the last descriptor is closed. Children forked
+    /// after it (fork workers, the built-in delay server) share the descriptor, so the
+    /// lock lasts until they are gone too: a pool reaps its workers, and the delay
+    /// server is reaped when dropped. Only after a SIGKILL or Ctrl-C can a child that
+    /// is still dying hold it a moment longer, and a run started in that moment is
+    /// refused with the same "in use" line.
+    _lock: nix::fcntl::Flock<File>,
+}
+
+/// Why a run cannot write into its `--out` folder.
+#[derive(Debug, thiserror::Error)]
+pub enum OutDirError {
+    /// The folder cannot be created.
+    #[error("cannot create --out folder {path}")]
+    Create {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Another run holds the folder.
+    #[error(
+        "--out folder {0} is in use by another pools run (or a report reading it): wait \
+         for it to finish, or choose another --out"
+    )]
+    Busy(PathBuf),
+    /// The folder cannot be opened or locked.
+    #[error("cannot lock --out folder {path}")]
+    Lock {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// No file can be written into it.
+    #[error("cannot write into --out folder {path}")]
+    NotWritable {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl OutDir {
+    /// Creates the folder if need be, locks it for this run, removes the temporary
+    /// files that killed runs left there, and checks that a file can be written.
+    pub fn open(path: &Path) -> Result<OutDir, OutDirError> {
+        use nix::fcntl::{Flock, FlockArg};
+
+        std::fs::create_dir_all(path).map_err(|source| OutDirError::Create {
+            path: path.to_owned(),
+            source,
+        })?;
+        let lock_error = |source| OutDirError::Lock {
+            path: path.to_owned(),
+            source,
+        };
+        // The folder's own descriptor is locked, so no lock file is ever left behind.
+        let dir = File::open(path).map_err(lock_error)?;
+        let lock = match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                return Err(OutDirError::Busy(path.to_owned()));
+            }
+            Err((_, errno)) => return Err(lock_error(errno.into())),
+        };
+        // Only now: no other run can be writing here, so its files are not touched.
+        remove_stale_temp_files(path);
+        temp_file_in(path).map_err(|source| OutDirError::NotWritable {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(OutDir {
+            path: path.to_owned(),
+            _lock: lock,
+        })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A temporary file in `dir`, named `.pools-{pid}-XXXXXX.tmp` after this process,
+/// with the mode of any new file (0666 less the umask; a temporary file's is 0600).
+fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM_CHARS)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
+}
+
+const TEMP_PREFIX: &str = ".pools-";
+const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_RANDOM_CHARS: usize = 6;
+
+/// The pid in a name of the form `.pools-{pid}-XXXXXX.tmp`, or `None` for any other
+/// name.
+fn temp_file_owner(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    let (pid, random) = rest.split_once('-')?;
+    let plain_digits =
+        !pid.is_empty() && !pid.starts_with('0') && pid.bytes().all(|b| b.is_ascii_digit());
+    if !plain_digits
+        || random.len() != TEMP_RANDOM_CHARS
+        || !random.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    pid.parse().ok().filter(|&pid: &i32| pid > 0)
+}
+
+/// Whether process `pid` exists: `kill(pid, 0)` fails with `ESRCH` only if it does not.
+fn is_alive(pid: i32) -> bool {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    !matches!(
+        nix::sys::signal::kill(pid, None),
+        Err(nix::errno::Errno::ESRCH)
+    )
+}
+
+/// Removes this program's temporary files in `dir` whose writer is dead, and
+/// returns how many it removed. Nothing else is touched: not another program's
+/// files, not a folder or a link, not a file of a live process.
+pub fn remove_stale_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_file_owner) else {
+            continue;
+        };
+        // `file_type` does not follow links: a link named like a temporary file stays.
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if regular
+            && pid != std::process::id() as i32
+            && !is_alive(pid)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Writes the GIL's held intervals.
@@ -140,13 +492,9 @@ fn write_atomically(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    // A temporary file is private (0600) by default; results get the mode any other
-    // new file would: 0666 less the user's umask.
-    let mut file = tempfile::Builder::new()
-        .prefix(".pools-")
-        .suffix(".tmp")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)?;
+    // Named after this process, so that a later run can tell, if this one is killed
+    // (SIGKILL cannot be held back), that the file belongs to no one.
+    let mut file = temp_file_in(dir)?;
     {
         let mut writer = csv::Writer::from_writer(&mut file);
         fill(&mut writer).map_err(io::Error::other)?;
@@ -158,11 +506,17 @@ fn write_atomically(
 }
 
 /// Blocks SIGINT and SIGTERM on this thread until dropped; a signal that arrives
-/// meanwhile is delivered then.
-struct HoldSignals(Option<nix::sys::signal::SigSet>);
+/// meanwhile is delivered then. Holds nest: the outermost one delivers.
+///
+/// `pools` holds them across the writes of one experiment's files, so that Ctrl-C
+/// cannot leave a new per-task CSV beside an old row of `experiments.csv`.
+#[derive(Debug)]
+pub struct HoldSignals(Option<nix::sys::signal::SigSet>);
 
 impl HoldSignals {
-    fn new() -> Self {
+    /// Starts holding SIGINT and SIGTERM back.
+    #[allow(clippy::new_without_default)] // a hold is taken on purpose, not by default
+    pub fn new() -> Self {
         use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
         let mut block = SigSet::empty();
         block.add(Signal::SIGINT);
@@ -240,6 +594,130 @@ mod tests {
         write_tasks(&path, "thread-get", &[1000], &[record]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"200 OK, eventually\""), "{text}");
+    }
+
+    /// Temporary files are named after their writer, and only such names are read
+    /// back as one.
+    #[test]
+    fn temporary_names_carry_the_writers_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = temp_file_in(dir.path()).unwrap();
+        let name = file.path().file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            temp_file_owner(name),
+            Some(std::process::id() as i32),
+            "{name}"
+        );
+        for (name, owner) in [
+            (".pools-42-aB3xY9.tmp", Some(42)),
+            (".pools-42-aB3xY9", None),
+            (".pools-aB3xY9.tmp", None),
+            (".pools--aB3xY9.tmp", None),
+            (".pools-0-aB3xY9.tmp", None),
+            (".pools-042-aB3xY9.tmp", None),
+            (".pools-+42-aB3xY9.tmp", None),
+            (".pools-42-aB3xY.tmp", None),
+            (".pools-42-aB3x.Y.tmp", None),
+            (".pools-99999999999-aB3xY9.tmp", None),
+            (".pools-probe-aB3xY9", None),
+            (".report-42-aB3xY9.tmp", None),
+        ] {
+            assert_eq!(temp_file_owner(name), owner, "{name}");
+        }
+    }
+
+    /// A pid above the kernel's `pid_max` cannot be alive: its file goes, the live
+    /// ones stay.
+    #[test]
+    fn only_files_of_dead_writers_are_removed() {
+        let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dead = format!(".pools-{}-aaaaaa.tmp", pid_max + 1);
+        let mine = format!(".pools-{}-bbbbbb.tmp", std::process::id());
+        let init = ".pools-1-cccccc.tmp".to_string();
+        for name in [&dead, &mine, &init] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        assert_eq!(remove_stale_temp_files(dir.path()), 1);
+        assert!(!dir.path().join(&dead).exists());
+        assert!(dir.path().join(&mine).exists() && dir.path().join(&init).exists());
+    }
+
+    fn record(tag: &str, started_at: f64) -> ExperimentRecord {
+        ExperimentRecord {
+            tag: tag.into(),
+            pool: crate::PoolKind::Thread,
+            function: "fibonacci",
+            inputs: 3,
+            workers: 2,
+            start_method: None,
+            switch_interval_ms: None,
+            started_at,
+            finished_at: started_at + 0.5,
+            makespan: 0.5,
+            voluntary_switches: 7,
+            involuntary_switches: 1,
+            gil_switches: 0,
+        }
+    }
+
+    /// What `write_experiments` writes, `Experiments` reads back and writes again
+    /// byte for byte: the header and the row format have one home.
+    #[test]
+    fn experiments_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(Experiments::FILE);
+        let records = [record("thread-fibo", 1.0), record("thread-get", 2.0)];
+        for r in &records {
+            std::fs::write(dir.path().join(format!("{}.csv", r.tag)), "").unwrap();
+        }
+        write_experiments(&path, &records).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let experiments = Experiments::load(dir.path()).unwrap();
+        assert_eq!(
+            experiments.tags().collect::<Vec<_>>(),
+            ["thread-fibo", "thread-get"]
+        );
+        std::fs::remove_file(&path).unwrap();
+        experiments.write().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+
+        // `put` replaces in place, or appends.
+        let mut experiments = Experiments::load(dir.path()).unwrap();
+        experiments.put(&record("thread-fibo", 5.0));
+        experiments.put(&record("gil-fibo", 6.0));
+        experiments.write().unwrap();
+        let mut expected = records.to_vec();
+        expected[0] = record("thread-fibo", 5.0);
+        expected.push(record("gil-fibo", 6.0));
+        let direct = dir.path().join("direct.csv");
+        write_experiments(&direct, &expected).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            std::fs::read_to_string(&direct).unwrap()
+        );
+    }
+
+    /// No file, or an empty one, is no rows; a folder or a FIFO in its place is an
+    /// error, and is never opened for reading (a FIFO would block).
+    #[test]
+    fn experiments_csv_that_is_not_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Experiments::load(dir.path()).unwrap().tags().count(), 0);
+        std::fs::write(dir.path().join(Experiments::FILE), "").unwrap();
+        assert_eq!(Experiments::load(dir.path()).unwrap().tags().count(), 0);
+        std::fs::remove_file(dir.path().join(Experiments::FILE)).unwrap();
+        nix::unistd::mkfifo(
+            &dir.path().join(Experiments::FILE),
+            nix::sys::stat::Mode::S_IRWXU,
+        )
+        .unwrap();
+        let err = Experiments::load(dir.path()).unwrap_err();
+        assert!(err.to_string().ends_with("is not a regular file"), "{err}");
     }
 
     /// Nothing but the final file is left in the folder.

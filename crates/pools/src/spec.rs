@@ -3,9 +3,12 @@
 //! A SPEC is either a Python-style range `START..END[:STEP]`, with END excluded (the
 //! article's `range(1000, 1800, 100)` is `1000..1800:100`), or a comma-separated list.
 
-/// The most values a SPEC may expand to: far more than any experiment here needs,
-/// and far less than would exhaust memory.
-pub const MAX_ITEMS: usize = 10_000_000;
+use crate::limits::{MAX_TASKS, thousands};
+
+/// The most values a SPEC may expand to: the limit on tasks per experiment
+/// ([`MAX_TASKS`]), since every value is at least one task. A range is counted before
+/// it is expanded, so `0..18446744073709551615` allocates nothing.
+pub const MAX_ITEMS: usize = MAX_TASKS;
 
 /// Parses a SPEC into its values.
 ///
@@ -35,18 +38,35 @@ pub fn parse(spec: &str) -> Result<Vec<u64>, String> {
             }
             let count = (end - start).div_ceil(step);
             if count > MAX_ITEMS as u64 {
-                return Err(format!(
-                    "bad SPEC `{spec}`: {count} values is too many (at most {MAX_ITEMS})"
-                ));
+                return Err(too_many(spec, count));
             }
-            (start..end).step_by(step as usize).collect()
+            // `step` fits in a usize: on 32-bit targets a larger step gives one value.
+            let step = usize::try_from(step).unwrap_or(usize::MAX);
+            (start..end).step_by(step).collect()
         }
-        None => spec
-            .split(',')
-            .map(|item| number(item, spec))
-            .collect::<Result<Vec<_>, _>>()?,
+        None => {
+            // A list is no longer than the text typed, but is held to the same limit.
+            let count = spec.split(',').count();
+            if count > MAX_ITEMS {
+                return Err(too_many(spec, count as u64));
+            }
+            spec.split(',')
+                .map(|item| number(item, spec))
+                .collect::<Result<Vec<_>, _>>()?
+        }
     };
     Ok(values)
+}
+
+fn too_many(spec: &str, count: u64) -> String {
+    // A long list is not repeated back in full.
+    let shown: String = spec.chars().take(40).collect();
+    let more = if shown.len() < spec.len() { "…" } else { "" };
+    format!(
+        "bad SPEC `{shown}{more}`: {count} values is too many (at most {}, the limit on \
+         tasks per experiment)",
+        thousands(MAX_ITEMS as u128)
+    )
 }
 
 fn number(text: &str, spec: &str) -> Result<u64, String> {
@@ -88,9 +108,29 @@ mod tests {
             ("1,,2", "`` is not"),
             ("-3", "`-3` is not"),
             ("1..5000000000", "is too many"),
+            (
+                "0..18446744073709551615",
+                "18446744073709551615 values is too many",
+            ),
+            ("0..18446744073709551615:1", "at most 1,000,000"),
         ] {
             let err = parse(spec).unwrap_err();
             assert!(err.contains(hint), "{spec:?}: {err}");
         }
+    }
+
+    /// The limit is exact, for ranges and lists alike.
+    #[test]
+    fn a_spec_may_have_max_items_values_and_no_more() {
+        assert_eq!(parse("0..1000000").unwrap().len(), super::MAX_ITEMS);
+        assert!(
+            parse("0..1000001")
+                .unwrap_err()
+                .contains("1000001 values is too many")
+        );
+        let list = vec!["1"; super::MAX_ITEMS + 1].join(",");
+        let err = parse(&list).unwrap_err();
+        assert!(err.contains("1000001 values is too many"), "{err}");
+        assert!(err.len() < 200, "the message repeats the whole list");
     }
 }

@@ -87,28 +87,41 @@ pub(crate) fn run_workers<O: Send>(
 ) -> Vec<TaskResult<O>> {
     let next = AtomicUsize::new(0);
     let claim = Claim { next: &next, len };
+    let mut refused = None;
     let finished: Vec<Finished<O>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (body, claim) = (&body, &claim);
-                std::thread::Builder::new()
-                    .name(format!("pool-worker-{worker}"))
-                    .spawn_scoped(scope, move || body(worker, claim))
-                    .expect("the OS refused to start a thread")
-            })
-            .collect();
+        let mut handles = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let (body, claim) = (&body, &claim);
+            let started = std::thread::Builder::new()
+                .name(format!("pool-worker-{worker}"))
+                .spawn_scoped(scope, move || body(worker, claim));
+            match started {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // The OS refused a thread (`ulimit -u`, `kernel.threads-max`): hand
+                    // out no more inputs, let the started workers finish the ones they
+                    // hold, and fail the rest with the reason, rather than panic.
+                    next.store(len, Ordering::Relaxed);
+                    refused = Some(format!(
+                        "the OS refused to start worker thread {worker} of {workers}: {e}"
+                    ));
+                    break;
+                }
+            }
+        }
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
+    let missing = refused.unwrap_or_else(|| "worker thread died".into());
     let mut slots: Vec<Option<TaskResult<O>>> = (0..len).map(|_| None).collect();
     for (index, result) in finished.into_iter().flatten() {
         slots[index] = Some(result);
     }
     slots
         .into_iter()
-        .map(|slot| slot.unwrap_or_else(|| Err(TaskError::Failed("worker thread died".into()))))
+        .map(|slot| slot.unwrap_or_else(|| Err(TaskError::Failed(missing.clone()))))
         .collect()
 }
 

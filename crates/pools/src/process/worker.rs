@@ -36,19 +36,52 @@ pub fn serve_if_worker(registry: &[Registered]) {
     let Some(parent) = std::env::var_os(WORKER_ENV) else {
         return;
     };
-    let parent = parent.to_str().and_then(|p| p.parse::<i32>().ok());
+    let parent = parent
+        .to_str()
+        .and_then(|p| p.parse::<i32>().ok())
+        .filter(|&p| p > 0);
     if super::sys::thread_count().ok() != Some(1) {
         eprintln!("pools: {WORKER_ENV} is set, but serve_if_worker was not called first in main");
+        std::process::exit(2);
+    }
+    if !started_by_a_pool(parent) {
+        eprintln!(
+            "Error: {WORKER_ENV} is an internal variable: a process pool sets it in the spawn \
+             workers it starts. Unset it to run this program."
+        );
         std::process::exit(2);
     }
     // Safety: we just checked that this process runs a single thread, so no other
     // thread can read the environment while we change it.
     unsafe { std::env::remove_var(WORKER_ENV) };
-    match parent {
-        Some(parent) => die_with_parent(nix::unistd::Pid::from_raw(parent)),
-        None => std::process::exit(2),
+    if let Some(parent) = parent {
+        die_with_parent(nix::unistd::Pid::from_raw(parent));
     }
     run(Lookup::Registry(registry))
+}
+
+/// Whether this process looks like a spawn worker that a pool in process `parent`
+/// started: the pool installs pipes at [`TASK_FD`] and [`RESULT_FD`] and is its parent.
+///
+/// A parent that has died since is not a user's mistake but a pool that went away
+/// (the caller then exits quietly), so only a live parent that is not ours counts
+/// against it.
+fn started_by_a_pool(parent: Option<i32>) -> bool {
+    let Some(parent) = parent else {
+        return false;
+    };
+    let is_pipe = |fd: RawFd| {
+        // Safety: `fstat` only writes into the buffer it is given; on a descriptor
+        // that is not open it fails with EBADF.
+        unsafe {
+            let mut stat: libc::stat = std::mem::zeroed();
+            libc::fstat(fd, &mut stat) == 0 && (stat.st_mode & libc::S_IFMT) == libc::S_IFIFO
+        }
+    };
+    let pid = nix::unistd::Pid::from_raw(parent);
+    let parent_is_ours = nix::unistd::getppid() == pid;
+    let parent_is_gone = nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH);
+    is_pipe(TASK_FD) && is_pipe(RESULT_FD) && (parent_is_ours || parent_is_gone)
 }
 
 /// Runs the worker loop on the inherited descriptors and exits the process.
