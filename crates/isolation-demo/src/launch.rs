@@ -10,9 +10,10 @@
 //!   program image, so its X is 0 by construction. This is what Python's `spawn`
 //!   start method does: a fresh interpreter that imports the main module again.
 //!
-//! Either way the child asks the kernel to stop it if the parent dies
-//! ([`die_with_parent`]), so an interrupted demo leaves no reader behind, and the
-//! parent reaps it with [`ReaderProcess::wait`] and checks how it ended.
+//! Either way the child asks the kernel to kill it if the parent dies
+//! ([`die_with_parent`]), so an interrupted or killed demo leaves no reader behind,
+//! not even a stopped one, and the parent reaps it with [`ReaderProcess::wait`] and
+//! checks how it ended.
 
 use std::error::Error;
 use std::io::{self, Write};
@@ -23,10 +24,10 @@ use std::process::{Child, Command};
 use std::sync::atomic::AtomicU64;
 
 use nix::errno::Errno;
-use nix::sys::prctl;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
+use nix::unistd::{ForkResult, Pid, fork, getpid};
+use parent_death::ParentDeathError;
 
 use crate::X;
 use crate::error::DemoError;
@@ -212,18 +213,20 @@ pub fn run_spawned_reader(
     Ok(())
 }
 
-/// Asks the kernel to send this process SIGTERM when its parent exits
-/// (`PR_SET_PDEATHSIG`), so that a reader never outlives an interrupted demo.
+/// Asks the kernel to kill this process with SIGKILL when its parent exits
+/// (`PR_SET_PDEATHSIG`, through the `parent-death` crate), so that a reader never
+/// outlives an interrupted demo.
 ///
-/// The parent might already have died before the request was made; then the signal
-/// will never come, and we would have been adopted by another process. Comparing
-/// `getppid()` with the parent we expect catches that.
+/// SIGKILL, because it is the one signal that also ends a *stopped* reader: with
+/// SIGTERM, `kill -STOP` on the reader and then `kill -9` on the demo left the reader
+/// stopped forever, adopted by init. The parent might also have died before the
+/// request was made; then the signal would never come, and comparing `getppid()`
+/// with the parent we expect catches that.
 pub fn die_with_parent(parent: Pid) -> Result<(), DemoError> {
-    prctl::set_pdeathsig(Signal::SIGTERM).map_err(DemoError::DeathSignal)?;
-    if getppid() != parent {
-        return Err(DemoError::ParentGone(parent.as_raw()));
-    }
-    Ok(())
+    parent_death::die_with_parent(parent).map_err(|err| match err {
+        ParentDeathError::Prctl(errno) => DemoError::DeathSignal(errno),
+        ParentDeathError::ParentGone { expected, .. } => DemoError::ParentGone(expected),
+    })
 }
 
 /// The number of threads in this process: the entries of `/proc/self/task`.
