@@ -66,7 +66,7 @@ fn registry() -> [Registered; 2] {
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 8] = [
+    let checks: [(&str, fn()); 9] = [
         (
             "fibonacci tasks overlap across processes",
             fibonacci_tasks_overlap,
@@ -95,6 +95,10 @@ fn main() {
         (
             "long tasks go to whichever worker is idle",
             long_tasks_are_balanced,
+        ),
+        (
+            "the forkserver keeps no zombies",
+            the_forkserver_keeps_no_zombies,
         ),
     ];
     for (name, check) in checks {
@@ -268,6 +272,50 @@ fn long_tasks_are_balanced() {
             "a short task queued behind the long one"
         );
     }
+}
+
+/// Once a forkserver pool's workers have started, the forkserver has no zombie
+/// children: the middle processes it forked are reaped as they exit, not at its next
+/// request. (They were kept, one per worker, until the next pool asked.)
+fn the_forkserver_keeps_no_zombies() {
+    let server = pools::forkserver::pid().expect("the forkserver runs");
+    let mut pool = ProcessPool::new(8, StartMethod::Forkserver).unwrap();
+    assert!(pool.map(&Misbehave, &[Act::Pid]).pop().unwrap().is_ok());
+    // The middles exit a moment after each answer: allow them ample time to go.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let zombies = zombie_children(server);
+        if zombies.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the forkserver {server} still has zombie children {zombies:?} after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(pool);
+}
+
+/// The children of `parent` that are zombies, found by scanning `/proc` (this kernel
+/// may lack `/proc/PID/task/TID/children`).
+fn zombie_children(parent: i32) -> Vec<i32> {
+    let mut zombies = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue; // gone meanwhile
+        };
+        // After the parenthesised name: state, then ppid.
+        let mut fields = stat.rsplit_once(") ").map_or("", |s| s.1).split(' ');
+        let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse().ok()));
+        if state == Some("Z") && ppid == Some(parent) {
+            zombies.push(pid);
+        }
+    }
+    zombies
 }
 
 /// Whether `pid` still exists, as a live process or as a zombie.
