@@ -205,10 +205,10 @@ fn serve(socket: OwnedFd, main: Pid, registry: &[Registered]) -> ! {
                 // that starts a program could never wait for it.
                 restore_sigchld();
                 fork_worker_and_exit(
-                sock,
-                number,
-                task_read.as_raw_fd(),
-                result_write.as_raw_fd(),
+                    sock,
+                    number,
+                    task_read.as_raw_fd(),
+                    result_write.as_raw_fd(),
                     main,
                     registry,
                 )
