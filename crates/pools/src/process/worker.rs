@@ -3,11 +3,14 @@
 //! A worker reads `ToWorker` messages from `TASK_FD` (3), runs each input through the
 //! current task, and writes a `FromWorker` for each to `RESULT_FD` (4). It handles
 //! every message that one `read` delivered before it writes the results back in one
-//! `write`: when tasks are tiny, this batching halves the number of system calls.
+//! `write`: when tasks are tiny, this batching halves the number of system calls. The
+//! result of a task that took half a millisecond or more goes out at once, so that the
+//! pool hears of every long task as it ends (the task timeout relies on it).
 //! It exits when the task pipe reaches end-of-file, which is how the pool says "stop".
 
 use std::os::fd::{BorrowedFd, RawFd};
 
+use super::SHORT_TASK;
 use super::sys::{RESULT_FD, TASK_FD, die_with_parent, install_worker_fds};
 use super::wire::{Frames, FromWorker, ToWorker, encode};
 use crate::task::{Decoder, ErasedTask, Registered, lookup};
@@ -139,6 +142,13 @@ fn serve(lookup: Lookup<'_>) -> Result<(), String> {
                         },
                         &mut out,
                     );
+                    // Only tiny tasks wait to be sent with the rest of their batch: the
+                    // pool then never mistakes a batch of tasks for one long one (the
+                    // task timeout counts from the last result it saw).
+                    if end - start >= SHORT_TASK {
+                        write_all(RESULT_FD, &out)?;
+                        out.clear();
+                    }
                 }
             }
         }
