@@ -23,6 +23,12 @@
 //!    return while a worker still borrows the inputs. So the watchdog calls
 //!    [`TaskTimeout::on_stuck_thread`], whose type, `fn(&TimedOut) -> !`, says that it
 //!    must end the process.
+//!
+//! # Limits
+//! The limit is on tasks, not on starting workers. Under `spawn`, std's
+//! `Command::spawn` waits until the new worker has started the program afresh (it
+//! reports a failed `exec` that way), so a worker stopped in the moment between its
+//! `fork` and its `exec` holds `ProcessPool::new` until it is continued or killed.
 
 use std::fmt;
 use std::sync::{Condvar, Mutex, PoisonError};

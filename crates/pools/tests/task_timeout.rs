@@ -92,6 +92,13 @@ fn a_stopped_worker_ends_the_run() {
         .spawn()
         .unwrap();
         let workers = wait_for_children(child.id(), 2);
+        if method == "spawn" {
+            // Not before its `exec`: until then `pools` waits inside std's
+            // `Command::spawn`, where no task timeout applies (see `timeout.rs`).
+            for &pid in &workers {
+                wait_until_spawned(pid);
+            }
+        }
         let born: Vec<Option<u64>> = workers.iter().map(|&pid| start_time(pid)).collect();
         let victim = workers[1];
         kill(Pid::from_raw(victim as i32), Signal::SIGSTOP).unwrap();
@@ -176,6 +183,23 @@ fn wait_for_children(parent: u32, n: usize) -> Vec<u32> {
             return found;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits (at most 20 s) until `pid` runs the new program of a `spawn` worker: its
+/// environment, fixed at `exec`, names its parent.
+fn wait_until_spawned(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var.starts_with(b"POOLS_SPAWN_WORKER_OF="))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "worker {pid} never started");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
