@@ -18,6 +18,7 @@
 use std::error::Error;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Child, Command};
@@ -178,9 +179,10 @@ pub fn spawn_reader(
     shared_fd: Option<BorrowedFd<'_>>,
 ) -> Result<ReaderProcess, DemoError> {
     let exe = std::env::current_exe().map_err(DemoError::CurrentExe)?;
+    let parent = getpid();
     let mut command = Command::new(exe);
     command
-        .arg(format!("--{SPAWNED_READER_FLAG}={}", getpid()))
+        .arg(format!("--{SPAWNED_READER_FLAG}={parent}"))
         .arg(format!("--iterations={}", schedule.iterations()))
         .arg(format!("--interval-ms={}", schedule.interval().as_millis()));
     if let Some(fd) = shared_fd {
@@ -189,6 +191,18 @@ pub fn spawn_reader(
     // Not needed for correctness (exec does not copy our buffer), but it keeps
     // anything printed so far ahead of the child's first line.
     io::stdout().flush().map_err(DemoError::Output)?;
+    // Armed here, between fork and exec, and again by the new program: a reader
+    // stopped before its exec would otherwise outlive a killed demo. (The death
+    // signal survives `exec`.)
+    // Safety: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed; `die_with_parent` makes only the `prctl`
+    // and `getppid` system calls and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            parent_death::die_with_parent(parent)
+                .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
+        });
+    }
     let child = command.spawn().map_err(DemoError::Spawn)?;
     Ok(ReaderProcess::Spawned(child))
 }

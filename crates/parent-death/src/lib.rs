@@ -18,12 +18,18 @@
 //! it, `getppid()` may already be the new parent).
 //!
 //! # Limits
+//! - Nothing protects a child in the instant between its `fork` and this call: if
+//!   it is stopped there and the parent is then killed, it runs nothing that could
+//!   notice. Make the call first thing after the fork (under `spawn`, in a
+//!   `pre_exec` hook, and again in the new program); std runs a few system calls of
+//!   its own before that hook.
 //! - The signal fires when the *thread* that forked the child exits, not only when
 //!   the whole parent process does. Fork from a thread that lives as long as the
 //!   child should (`main`).
 //! - It is cleared when the child execs a set-user-ID program. After an ordinary
-//!   `exec` it stays, but a program started afresh (a `spawn` worker) makes this call
-//!   itself, with the parent's pid passed to it.
+//!   `exec` it stays; a program started afresh (a `spawn` worker) still makes this
+//!   call itself, with the parent's pid passed to it, to catch a parent that died
+//!   before the `exec`.
 //!
 //! # Platform
 //! Linux only (`prctl`).

@@ -421,11 +421,18 @@ fn spawn(task_read: &OwnedFd, result_write: &OwnedFd) -> Result<Pid, String> {
     command
         .env(WORKER_ENV, std::process::id().to_string())
         .stdin(std::process::Stdio::null());
+    let parent = nix::unistd::getpid();
     // Safety: the closure runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed; `install_worker_fds` makes only `fcntl`,
-    // `dup2` and `close` calls.
+    // async-signal-safe calls are allowed; `die_with_parent` makes only `prctl` and
+    // `getppid` calls, and `install_worker_fds` only `fcntl`, `dup2` and `close`.
     unsafe {
-        command.pre_exec(move || sys::install_worker_fds(task, result, false));
+        command.pre_exec(move || {
+            // New: armed before the exec, not only after it in `serve_if_worker`. A
+            // child stopped in between would otherwise outlive a killed pool.
+            parent_death::die_with_parent(parent)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::ESRCH))?;
+            sys::install_worker_fds(task, result, false)
+        });
     }
     let child = command
         .spawn()
