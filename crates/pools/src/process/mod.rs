@@ -427,8 +427,8 @@ fn spawn(task_read: &OwnedFd, result_write: &OwnedFd) -> Result<Pid, String> {
     // `getppid` calls, and `install_worker_fds` only `fcntl`, `dup2` and `close`.
     unsafe {
         command.pre_exec(move || {
-            // New: armed before the exec, not only after it in `serve_if_worker`. A
-            // child stopped in between would otherwise outlive a killed pool.
+            // Armed before the exec as well as after it (`serve_if_worker`): a child
+            // stopped in between would otherwise outlive a killed pool.
             parent_death::die_with_parent(parent)
                 .map_err(|_| std::io::Error::from_raw_os_error(libc::ESRCH))?;
             sys::install_worker_fds(task, result, false)
