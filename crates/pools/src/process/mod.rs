@@ -357,12 +357,25 @@ fn start_worker(method: StartMethod) -> Result<Worker, String> {
     let pid = match method {
         StartMethod::Fork => {
             let parent = nix::unistd::getpid();
+            // The child inherits the program's handlers for Ctrl-C and SIGTERM until
+            // it resets them (`worker::run`). A Ctrl-C in between would run the
+            // program's handler in the worker too, and print "interrupted" twice. So
+            // both signals are held back across the fork: the worker unblocks them
+            // once their default action is back, and we do right after the fork.
+            let held = worker::interrupt_signals()
+                .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+                .map_err(|e| format!("sigprocmask: {e}"))?;
             // Safety: `ProcessPool::new` checked that this process is single-threaded,
             // and nothing between that check and here starts a thread. The child is a
             // copy of this process with only this thread, holding a consistent copy of
             // every lock (allocator, stdio), so it may run ordinary Rust code. It never
             // returns from `worker_main`: it serves tasks and then `_exit`s.
-            match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
+            let forked = unsafe { nix::unistd::fork() };
+            if let Ok(nix::unistd::ForkResult::Parent { .. }) | Err(_) = forked {
+                // A Ctrl-C that came meanwhile is delivered, to us only, right here.
+                let _ = held.thread_set_mask();
+            }
+            match forked.map_err(|e| format!("fork: {e}"))? {
                 nix::unistd::ForkResult::Parent { child } => child,
                 nix::unistd::ForkResult::Child => worker::worker_main(
                     pipes.task_read.as_raw_fd(),

@@ -79,12 +79,25 @@ pub(crate) fn run(lookup: Lookup<'_>) -> ! {
 /// A forked worker inherits the parent's signal handlers: the `pools` binary's
 /// "interrupted" message would be printed once per worker on Ctrl-C. Workers just
 /// die, quietly, as a signal's default action has them do.
+///
+/// Only then are these signals unblocked: a `fork` worker starts with them blocked
+/// (see `start_worker`), so that one sent before this point waits, and then kills it.
 fn default_signals() {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+    use nix::sys::signal::{SigHandler, signal};
+    for sig in interrupt_signals().iter() {
         // Safety: restoring the default disposition installs no Rust code as a handler.
         let _ = unsafe { signal(sig, SigHandler::SigDfl) };
     }
+    let _ = interrupt_signals().thread_unblock();
+}
+
+/// The signals that interrupt a run: SIGINT (Ctrl-C) and SIGTERM.
+pub(crate) fn interrupt_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set
 }
 
 /// Panics inside tasks are caught and reported to the pool as task errors, so the
