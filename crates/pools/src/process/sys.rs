@@ -88,7 +88,6 @@ pub(crate) fn describe(status: WaitStatus) -> String {
 /// either way. Returns how it ended.
 pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
     let deadline = Instant::now() + grace;
-    let echild_deadline = Instant::now() + Duration::from_millis(50);
     // A worker told to stop usually exits within microseconds, so the first pauses
     // are short; they double up to 1 ms so that a slow one does not cost a busy loop.
     let mut pause = Duration::from_micros(10);
@@ -105,10 +104,9 @@ pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
             }
             Ok(status) => return status,
             // A forkserver worker becomes our child only once its middle process has
-            // exited, which may be a moment after we learnt its pid: retry briefly.
-            Err(nix::errno::Errno::ECHILD) if Instant::now() < deadline.min(echild_deadline) => {
-                nap()
-            }
+            // exited, which may be a moment after we learnt its pid (longer on a busy
+            // machine): retry until the grace runs out.
+            Err(nix::errno::Errno::ECHILD) if Instant::now() < deadline => nap(),
             // Someone else reaped it; nothing is left to do.
             Err(_) => return WaitStatus::StillAlive,
         }
