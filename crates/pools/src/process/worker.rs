@@ -47,9 +47,17 @@ pub fn serve_if_worker(registry: &[Registered]) {
     // Safety: we just checked that this process runs a single thread, so no other
     // thread can read the environment while we change it.
     unsafe { std::env::remove_var(WORKER_ENV) };
-    match parent {
-        Some(parent) => die_with_parent(nix::unistd::Pid::from_raw(parent)),
-        None => std::process::exit(2),
+    // Set by hand, or left over from a pool that is gone: say so rather than exit
+    // without a word.
+    let refuse = |why: String| -> ! {
+        eprintln!("pools: {WORKER_ENV} is set only by pools for its spawn workers, but {why}");
+        std::process::exit(2)
+    };
+    let Some(parent) = parent else {
+        refuse("its value is not a process id".into())
+    };
+    if let Err(err) = parent_death::die_with_parent(nix::unistd::Pid::from_raw(parent)) {
+        refuse(err.to_string())
     }
     run(Lookup::Registry(registry))
 }
