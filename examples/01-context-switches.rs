@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
             workers: 8,
             start_method: StartMethod::Fork,
             switch_interval: Duration::from_millis(5),
+            task_timeout: None,
         };
         let r = run(&config, "fibo", &Fibonacci, &inputs, &|| {})?.record;
         println!(

@@ -38,6 +38,7 @@ fn main() -> anyhow::Result<()> {
             workers: cores,
             start_method: StartMethod::Fork,
             switch_interval: Duration::from_millis(5),
+            task_timeout: None,
         };
         let makespan = run(&config, "fibo", &Fibonacci, inputs, &|| {})?
             .record

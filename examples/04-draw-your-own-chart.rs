@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
             workers: 2,
             start_method: StartMethod::Fork,
             switch_interval: Duration::from_millis(5),
+            task_timeout: None,
         };
         let outcome = run(&config, "fibo", &Fibonacci, &inputs, &|| {})?;
         let tag = &outcome.record.tag;

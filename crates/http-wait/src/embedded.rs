@@ -226,16 +226,13 @@ fn child_main(listener: std::net::TcpListener, parent: nix::unistd::Pid) -> ! {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     let result = catch_unwind(AssertUnwindSafe(|| -> io::Result<()> {
-        use nix::sys::prctl::set_pdeathsig;
-        use nix::sys::signal::Signal;
-        use nix::unistd::getppid;
-
-        set_pdeathsig(Signal::SIGKILL)?;
-        // The parent may have died between `fork` and `set_pdeathsig`; then no
-        // signal will come, and we would serve forever. Our parent pid changes when
-        // that happens, so check it.
-        if getppid() != parent {
-            return Ok(());
+        // SIGKILL when the parent dies, even if we are stopped; and if the parent
+        // died before we asked, no signal will come: then stop serving at once.
+        if let Err(err) = parent_death::die_with_parent(parent) {
+            return match err {
+                parent_death::ParentDeathError::ParentGone { .. } => Ok(()),
+                err => Err(io::Error::other(err)),
+            };
         }
         let runtime = current_thread_runtime()?;
         // No shutdown future: the parent ends this process with SIGKILL.

@@ -68,7 +68,7 @@ pub enum DemoError {
     )]
     ParentGone(i32),
     /// `prctl(PR_SET_PDEATHSIG)` failed.
-    #[error("could not ask to be stopped when the parent exits")]
+    #[error("could not ask to be killed when the parent exits")]
     DeathSignal(#[source] Errno),
     /// A step of setting up the shared mapping failed.
     #[error("could not set up shared memory ({step})")]

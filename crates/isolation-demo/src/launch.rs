@@ -10,23 +10,25 @@
 //!   program image, so its X is 0 by construction. This is what Python's `spawn`
 //!   start method does: a fresh interpreter that imports the main module again.
 //!
-//! Either way the child asks the kernel to stop it if the parent dies
-//! ([`die_with_parent`]), so an interrupted demo leaves no reader behind, and the
-//! parent reaps it with [`ReaderProcess::wait`] and checks how it ended.
+//! Either way the child asks the kernel to kill it if the parent dies
+//! ([`die_with_parent`]), so an interrupted or killed demo leaves no reader behind,
+//! not even a stopped one, and the parent reaps it with [`ReaderProcess::wait`] and
+//! checks how it ended.
 
 use std::error::Error;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Child, Command};
 use std::sync::atomic::AtomicU64;
 
 use nix::errno::Errno;
-use nix::sys::prctl;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
+use nix::unistd::{ForkResult, Pid, fork, getpid};
+use parent_death::ParentDeathError;
 
 use crate::X;
 use crate::error::DemoError;
@@ -177,9 +179,10 @@ pub fn spawn_reader(
     shared_fd: Option<BorrowedFd<'_>>,
 ) -> Result<ReaderProcess, DemoError> {
     let exe = std::env::current_exe().map_err(DemoError::CurrentExe)?;
+    let parent = getpid();
     let mut command = Command::new(exe);
     command
-        .arg(format!("--{SPAWNED_READER_FLAG}={}", getpid()))
+        .arg(format!("--{SPAWNED_READER_FLAG}={parent}"))
         .arg(format!("--iterations={}", schedule.iterations()))
         .arg(format!("--interval-ms={}", schedule.interval().as_millis()));
     if let Some(fd) = shared_fd {
@@ -188,6 +191,18 @@ pub fn spawn_reader(
     // Not needed for correctness (exec does not copy our buffer), but it keeps
     // anything printed so far ahead of the child's first line.
     io::stdout().flush().map_err(DemoError::Output)?;
+    // Armed here, between fork and exec, and again by the new program: a reader
+    // stopped before its exec would otherwise outlive a killed demo. (The death
+    // signal survives `exec`.)
+    // Safety: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed; `die_with_parent` makes only the `prctl`
+    // and `getppid` system calls and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            parent_death::die_with_parent(parent)
+                .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
+        });
+    }
     let child = command.spawn().map_err(DemoError::Spawn)?;
     Ok(ReaderProcess::Spawned(child))
 }
@@ -212,18 +227,20 @@ pub fn run_spawned_reader(
     Ok(())
 }
 
-/// Asks the kernel to send this process SIGTERM when its parent exits
-/// (`PR_SET_PDEATHSIG`), so that a reader never outlives an interrupted demo.
+/// Asks the kernel to kill this process with SIGKILL when its parent exits
+/// (`PR_SET_PDEATHSIG`, through the `parent-death` crate), so that a reader never
+/// outlives an interrupted demo.
 ///
-/// The parent might already have died before the request was made; then the signal
-/// will never come, and we would have been adopted by another process. Comparing
-/// `getppid()` with the parent we expect catches that.
+/// SIGKILL, because it is the one signal that also ends a *stopped* reader: with
+/// SIGTERM, `kill -STOP` on the reader and then `kill -9` on the demo left the reader
+/// stopped forever, adopted by init. The parent might also have died before the
+/// request was made; then the signal would never come, and comparing `getppid()`
+/// with the parent we expect catches that.
 pub fn die_with_parent(parent: Pid) -> Result<(), DemoError> {
-    prctl::set_pdeathsig(Signal::SIGTERM).map_err(DemoError::DeathSignal)?;
-    if getppid() != parent {
-        return Err(DemoError::ParentGone(parent.as_raw()));
-    }
-    Ok(())
+    parent_death::die_with_parent(parent).map_err(|err| match err {
+        ParentDeathError::Prctl(errno) => DemoError::DeathSignal(errno),
+        ParentDeathError::ParentGone { expected, .. } => DemoError::ParentGone(expected),
+    })
 }
 
 /// The number of threads in this process: the entries of `/proc/self/task`.

@@ -236,3 +236,63 @@ fn worker_flags_are_hidden() {
     assert!(!help.contains("spawned-reader"), "{help}");
     assert!(!help.contains("shared-fd"), "{help}");
 }
+
+/// The reader process dies with the demo even when it is stopped: `kill -STOP` on the
+/// reader, then `kill -9` on the demo, and the reader is gone. (With the SIGTERM it
+/// used to ask for, it stayed stopped forever, adopted by init.)
+#[test]
+fn a_stopped_reader_dies_with_a_killed_demo() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_isolation-demo"))
+        .args(["--iterations", "20", "--interval-ms", "300"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(demo.stdout.take().unwrap());
+    // The reader's first line gives its pid.
+    let reader = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|text| Line::parse(&text).filter(|l| l.actor == Actor::Process))
+        .expect("the reader prints a line")
+        .pid;
+    let reader = Pid::from_raw(reader as i32);
+    let born = start_time(reader).expect("the reader is alive");
+    kill(reader, Signal::SIGSTOP).unwrap();
+    demo.kill().unwrap(); // SIGKILL
+    demo.wait().unwrap();
+    // Gone: no such process, a zombie waiting for init, or (pid reused) someone else.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let gone = match std::fs::read_to_string(format!("/proc/{reader}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat_field(&stat, 0) == Some("Z") || start_time(reader) != Some(born),
+        };
+        if gone {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reader {reader} is still there 10 s after the demo was killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Field `n` of `/proc/PID/stat` after the command name (0 is the state letter).
+fn stat_field(stat: &str, n: usize) -> Option<&str> {
+    stat.rsplit_once(") ")?.1.split(' ').nth(n)
+}
+
+/// When `pid` started, in clock ticks since boot: with the pid, it names one process.
+fn start_time(pid: nix::unistd::Pid) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22 of stat(5); field 3 (the state) is the first after the name.
+    stat_field(&stat, 22 - 3)?.parse().ok()
+}

@@ -33,7 +33,7 @@ pub trait Executor {
     }
 }
 
-/// Why a pool could not be created.
+/// Why a pool could not be created, or an experiment could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
     /// A pool needs at least one worker.
@@ -59,4 +59,8 @@ pub enum PoolError {
          before any thread is started"
     )]
     NoForkserver,
+    /// A task ran past the task timeout, and the run was ended
+    /// ([`experiment::run`](crate::experiment::run)).
+    #[error(transparent)]
+    TimedOut(crate::timeout::TimedOut),
 }

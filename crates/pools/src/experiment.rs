@@ -11,9 +11,10 @@ use nix::sys::resource::{UsageWho, getrusage};
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::gil::{GilThreadPool, HeldInterval};
 use crate::process::{ProcessPool, StartMethod};
-use crate::record::PoolKind;
+use crate::record::{PoolKind, TaskError};
 use crate::task::Task;
 use crate::thread_pool::ThreadPool;
+use crate::timeout::TaskTimeout;
 
 /// Which pool to build, and how.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +27,8 @@ pub struct PoolConfig {
     pub start_method: StartMethod,
     /// The GIL's switch interval (ignored by other pools).
     pub switch_interval: Duration,
+    /// How long one task may run; `None`: no limit. See [`crate::timeout`].
+    pub task_timeout: Option<TaskTimeout>,
 }
 
 /// The summary of one experiment: one row of `experiments.csv`.
@@ -74,6 +77,11 @@ pub struct Outcome<O> {
 
 /// Runs `task` over `inputs` on a fresh pool built from `config`, tagging the run
 /// `{pool}-{short}`.
+///
+/// A task that runs past `config.task_timeout` ends the run: with
+/// [`PoolError::TimedOut`] under the process pool (its worker killed and reaped), and
+/// through the timeout's `on_stuck_thread`, which ends the process, under the thread
+/// pools.
 pub fn run<T: Task>(
     config: &PoolConfig,
     short: &str,
@@ -86,16 +94,26 @@ pub fn run<T: Task>(
     let (tasks, held, gil_switches) = match config.kind {
         PoolKind::Process => {
             let mut pool = ProcessPool::new(config.workers, config.start_method)?;
+            pool.set_task_timeout(config.task_timeout.map(|t| t.limit));
             let tasks = pool.map_observed(task, inputs, on_done);
             drop(pool); // stop and reap the workers inside the timed region
+            let timed_out = tasks.iter().find_map(|r| match r {
+                Err(TaskError::TimedOut(timed_out)) => Some(timed_out.clone()),
+                _ => None,
+            });
+            if let Some(timed_out) = timed_out {
+                return Err(PoolError::TimedOut(timed_out));
+            }
             (tasks, Vec::new(), 0)
         }
         PoolKind::Thread => {
             let mut pool = ThreadPool::new(config.workers)?;
+            pool.set_task_timeout(config.task_timeout);
             (pool.map_observed(task, inputs, on_done), Vec::new(), 0)
         }
         PoolKind::Gil => {
             let mut pool = GilThreadPool::new(config.workers, config.switch_interval)?;
+            pool.set_task_timeout(config.task_timeout);
             let tasks = pool.map_observed(task, inputs, on_done);
             (tasks, pool.held_intervals(), pool.switches())
         }

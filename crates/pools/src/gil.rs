@@ -29,6 +29,7 @@ use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::PoolKind;
 use crate::task::{Context, Task};
 use crate::thread_pool::{claim_loop, run_one, run_workers};
+use crate::timeout::{TaskTimeout, Watchdog};
 
 /// CPython's default switch interval, `sys.getswitchinterval()`.
 pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
@@ -250,6 +251,7 @@ pub struct GilThreadPool {
     workers: usize,
     gil: Gil,
     held: Mutex<Vec<HeldInterval>>,
+    timeout: Option<TaskTimeout>,
 }
 
 impl GilThreadPool {
@@ -262,7 +264,15 @@ impl GilThreadPool {
             workers,
             gil: Gil::new(switch_interval),
             held: Mutex::default(),
+            timeout: None,
         })
+    }
+
+    /// Sets (or, with `None`, removes) the task timeout, as for
+    /// [`ThreadPool::set_task_timeout`](crate::ThreadPool::set_task_timeout): a task
+    /// past it ends the process. A task's time includes its waits for the GIL.
+    pub fn set_task_timeout(&mut self, timeout: Option<TaskTimeout>) {
+        self.timeout = timeout;
     }
 
     /// How many times the GIL passed from one thread to another so far.
@@ -298,19 +308,27 @@ impl Executor for GilThreadPool {
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<TaskResult<T::Output>> {
         let (gil, held) = (&self.gil, &self.held);
-        run_workers(self.workers, inputs.len(), |worker, claim| {
-            // Like a new CPython thread, a worker needs the GIL before it runs anything.
-            let mut guard = GilGuard::acquire(gil, worker);
-            let finished = claim_loop(worker, claim, |index| {
-                let result = run_one(task, &inputs[index], &mut guard);
-                on_done();
-                result
-            });
-            let intervals = guard.release();
-            held.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend(intervals);
-            finished
-        })
+        let watchdog = self
+            .timeout
+            .map(|t| Watchdog::new(t, PoolKind::Gil, self.workers));
+        run_workers(
+            self.workers,
+            inputs.len(),
+            watchdog.as_ref(),
+            |worker, claim| {
+                // Like a new CPython thread, a worker needs the GIL before it runs anything.
+                let mut guard = GilGuard::acquire(gil, worker);
+                let finished = claim_loop(worker, claim, watchdog.as_ref(), |index| {
+                    let result = run_one(task, &inputs[index], &mut guard);
+                    on_done();
+                    result
+                });
+                let intervals = guard.release();
+                held.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(intervals);
+                finished
+            },
+        )
     }
 }

@@ -19,6 +19,8 @@
 //! - [`thread_pool`]: [`ThreadPool`], real parallel threads.
 //! - [`gil`]: the simulated [`Gil`] and the [`GilThreadPool`] that runs under it.
 //! - [`process`]: [`ProcessPool`] and its start methods `fork`, `spawn`, `forkserver`.
+//! - [`timeout`]: the task timeout: a worker process past it is killed; a thread
+//!   cannot be, so the program ends.
 //! - [`experiment`]: run one pool over one set of inputs and record what happened.
 //! - [`output`]: write the CSV files, atomically.
 //! - [`spec`]: parse input SPECs such as `34..42` or `1000..1800:100`.
@@ -42,6 +44,7 @@ pub mod record;
 pub mod spec;
 pub mod task;
 pub mod thread_pool;
+pub mod timeout;
 
 pub use executor::{Executor, PoolError, TaskResult};
 pub use gil::{DEFAULT_SWITCH_INTERVAL, Gil, GilGuard, GilThreadPool, HeldInterval};
@@ -50,3 +53,4 @@ pub use process::{ProcessPool, StartMethod, forkserver};
 pub use record::{PoolKind, TaskError, TaskRecord, WorkerDeath};
 pub use task::{Context, Fibonacci, HttpFetch, NoGil, Registered, Task};
 pub use thread_pool::ThreadPool;
+pub use timeout::{TaskTimeout, TimedOut};

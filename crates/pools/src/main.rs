@@ -80,6 +80,14 @@ struct Cli {
     /// folder is refused. Rows of experiments.csv for experiments not rerun are kept.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
+    /// End the run with an error when one task runs longer than SECS seconds (0.001 to
+    /// 86400) [default: no limit].
+    ///
+    /// The error names the task, its worker and the worker's pid. A worker process is
+    /// killed and reaped. A thread cannot be killed: under the thread and gil pools,
+    /// pools exits at once instead.
+    #[arg(long, value_name = "SECS", allow_hyphen_values = true)]
+    task_timeout: Option<String>,
 }
 
 const AFTER_HELP: &str = "\
@@ -186,6 +194,15 @@ fn stop_on_interrupt() {
     }
 }
 
+/// `--task-timeout` under the thread pools: the thread running the task cannot be
+/// stopped, so say which task it was and end the process. Workers, the forkserver and
+/// the delay server die with it, and no CSV file is half-written: they are renamed
+/// into place whole.
+fn exit_on_stuck_thread(timed_out: &pools::TimedOut) -> ! {
+    eprintln!("Error: {timed_out}, so pools exits");
+    std::process::exit(1)
+}
+
 /// Validated settings for one experiment.
 struct Plan<I> {
     inputs: Vec<I>,
@@ -257,6 +274,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
     let switch_interval = Duration::from_secs_f64(cli.switch_interval_ms / 1000.0);
+    let task_timeout = match &cli.task_timeout {
+        Some(secs) => Some(pools::TaskTimeout {
+            limit: pools::timeout::parse_secs(secs)
+                .map_err(anyhow::Error::msg)
+                .context("--task-timeout")?,
+            on_stuck_thread: exit_on_stuck_thread,
+        }),
+        None => None,
+    };
     let uses_processes = cli.pools.contains(&PoolKind::Process);
 
     // The forkserver and the embedded delay server are both forked from this process,
@@ -310,6 +336,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         cli: &cli,
         out: &out,
         switch_interval,
+        task_timeout,
         records: Vec::new(),
         experiments,
     };
@@ -328,6 +355,7 @@ struct Session<'a> {
     cli: &'a Cli,
     out: &'a OutDir,
     switch_interval: Duration,
+    task_timeout: Option<pools::TaskTimeout>,
     /// This run's experiments: what the speed-up lines compare.
     records: Vec<ExperimentRecord>,
     /// `experiments.csv`: this run's rows and the earlier ones it keeps.
@@ -348,6 +376,7 @@ impl Session<'_> {
                 workers: plan.workers,
                 start_method: self.cli.start_method,
                 switch_interval: self.switch_interval,
+                task_timeout: self.task_timeout,
             };
             let progress = progress_bar(plan.inputs.len(), &format!("{kind}-{short}"));
             let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;

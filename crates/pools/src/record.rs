@@ -39,6 +39,11 @@ pub enum TaskError {
     /// refuses further work.
     #[error("broken pool: {0}")]
     BrokenPool(WorkerDeath),
+    /// The task ran past the pool's task timeout (see [`crate::timeout`]). Its worker
+    /// process was killed, so the pool is broken too: the other pending tasks fail
+    /// with [`TaskError::BrokenPool`].
+    #[error("{0}")]
+    TimedOut(crate::timeout::TimedOut),
 }
 
 /// How a worker process ended, for the broken-pool error.

@@ -13,11 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::{PoolKind, TaskError, TaskRecord};
 use crate::task::{Context, NoGil, Task};
+use crate::timeout::{TaskTimeout, Watchdog};
 
 /// A pool of real, parallel OS threads.
 #[derive(Debug)]
 pub struct ThreadPool {
     workers: usize,
+    timeout: Option<TaskTimeout>,
 }
 
 impl ThreadPool {
@@ -26,7 +28,17 @@ impl ThreadPool {
         if workers == 0 {
             return Err(PoolError::NoWorkers);
         }
-        Ok(ThreadPool { workers })
+        Ok(ThreadPool {
+            workers,
+            timeout: None,
+        })
+    }
+
+    /// Sets (or, with `None`, removes) the task timeout. A thread cannot be killed:
+    /// a task that runs past the limit ends the process, through
+    /// [`TaskTimeout::on_stuck_thread`] (see [`crate::timeout`]).
+    pub fn set_task_timeout(&mut self, timeout: Option<TaskTimeout>) {
+        self.timeout = timeout;
     }
 }
 
@@ -45,14 +57,22 @@ impl Executor for ThreadPool {
         inputs: &[T::Input],
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<TaskResult<T::Output>> {
-        run_workers(self.workers, inputs.len(), |worker, claim| {
-            let mut cx = NoGil;
-            claim_loop(worker, claim, |index| {
-                let result = run_one(task, &inputs[index], &mut cx);
-                on_done();
-                result
-            })
-        })
+        let watchdog = self
+            .timeout
+            .map(|t| Watchdog::new(t, PoolKind::Thread, self.workers));
+        run_workers(
+            self.workers,
+            inputs.len(),
+            watchdog.as_ref(),
+            |worker, claim| {
+                let mut cx = NoGil;
+                claim_loop(worker, claim, watchdog.as_ref(), |index| {
+                    let result = run_one(task, &inputs[index], &mut cx);
+                    on_done();
+                    result
+                })
+            },
+        )
     }
 }
 
@@ -79,12 +99,24 @@ impl Claim<'_> {
 pub(crate) type Finished<O> = Vec<(usize, TaskResult<O>)>;
 
 /// Starts `workers` scoped threads running `body(worker, claim)` and gathers their
-/// results into input order.
+/// results into input order. With a `watchdog`, the calling thread watches the
+/// workers' tasks for overruns while they run.
 pub(crate) fn run_workers<O: Send>(
     workers: usize,
     len: usize,
+    watchdog: Option<&Watchdog>,
     body: impl Fn(usize, &Claim<'_>) -> Finished<O> + Sync,
 ) -> Vec<TaskResult<O>> {
+    /// Tells the watchdog that a worker is done, even if it unwinds.
+    struct Finish<'w>(Option<&'w Watchdog>, usize);
+    impl Drop for Finish<'_> {
+        fn drop(&mut self) {
+            if let Some(watchdog) = self.0 {
+                watchdog.worker_finished(self.1);
+            }
+        }
+    }
+
     let next = AtomicUsize::new(0);
     let claim = Claim { next: &next, len };
     let mut refused = None;
@@ -94,7 +126,10 @@ pub(crate) fn run_workers<O: Send>(
             let (body, claim) = (&body, &claim);
             let started = std::thread::Builder::new()
                 .name(format!("pool-worker-{worker}"))
-                .spawn_scoped(scope, move || body(worker, claim));
+                .spawn_scoped(scope, move || {
+                    let _finish = Finish(watchdog, worker);
+                    body(worker, claim)
+                });
             match started {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
@@ -105,9 +140,18 @@ pub(crate) fn run_workers<O: Send>(
                     refused = Some(format!(
                         "the OS refused to start worker thread {worker} of {workers}: {e}"
                     ));
+                    // The workers that never started are finished too, as far as the
+                    // watchdog is concerned.
+                    if let Some(watchdog) = watchdog {
+                        (worker..workers).for_each(|w| watchdog.worker_finished(w));
+                    }
                     break;
                 }
             }
+        }
+        if let Some(watchdog) = watchdog {
+            // Returns when every worker is done; never, if a task overruns.
+            watchdog.watch();
         }
         handles
             .into_iter()
@@ -130,13 +174,21 @@ pub(crate) fn run_workers<O: Send>(
 pub(crate) fn claim_loop<O>(
     worker: usize,
     claim: &Claim<'_>,
+    watchdog: Option<&Watchdog>,
     mut one: impl FnMut(usize) -> Result<Timed<O>, TaskError>,
 ) -> Finished<O> {
     let pid = std::process::id() as i32;
     let tid = nix::unistd::gettid().as_raw();
     let mut finished = Vec::new();
     while let Some(index) = claim.next() {
-        let result = one(index).map(|t| TaskRecord {
+        if let Some(watchdog) = watchdog {
+            watchdog.started(worker, index);
+        }
+        let result = one(index);
+        if let Some(watchdog) = watchdog {
+            watchdog.ended(worker);
+        }
+        let result = result.map(|t| TaskRecord {
             index,
             start: t.start,
             end: t.end,

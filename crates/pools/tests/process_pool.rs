@@ -66,7 +66,7 @@ fn registry() -> [Registered; 2] {
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 8] = [
+    let checks: [(&str, fn()); 13] = [
         (
             "fibonacci tasks overlap across processes",
             fibonacci_tasks_overlap,
@@ -95,6 +95,26 @@ fn main() {
         (
             "long tasks go to whichever worker is idle",
             long_tasks_are_balanced,
+        ),
+        (
+            "the forkserver keeps no zombies",
+            the_forkserver_keeps_no_zombies,
+        ),
+        (
+            "a stopped worker times out, and is killed and reaped",
+            a_stopped_worker_times_out,
+        ),
+        (
+            "a long task times out, and its worker is killed and reaped",
+            a_long_task_times_out,
+        ),
+        (
+            "a batch of short results is not taken for one long task",
+            batched_results_do_not_time_out,
+        ),
+        (
+            "a worker variable set by hand gets one line",
+            a_worker_variable_set_by_hand_is_explained,
         ),
     ];
     for (name, check) in checks {
@@ -186,10 +206,11 @@ fn a_killed_worker_breaks_the_pool() {
         let started = Instant::now();
         let results = pool.map(
             &Misbehave,
-            &[Act::Sleep(3_000), Act::KillSelf, Act::Pid, Act::Pid],
+            &[Act::Sleep(10_000), Act::KillSelf, Act::Pid, Act::Pid],
         );
-        // Far below the 3 s sleep: the pool did not wait for the sleeping worker.
-        assert!(started.elapsed() < Duration::from_millis(2_500), "{method}");
+        // Below the 10 s sleep, with seconds to spare however loaded the machine: the
+        // pool did not wait for the sleeping worker. (It takes milliseconds.)
+        assert!(started.elapsed() < Duration::from_secs(8), "{method}");
         let Err(TaskError::BrokenPool(WorkerDeath { pid, how, .. })) = &results[1] else {
             panic!("{method}: expected a broken pool, got {:?}", results[1]);
         };
@@ -266,6 +287,143 @@ fn long_tasks_are_balanced() {
         assert_ne!(
             record.worker, long_worker,
             "a short task queued behind the long one"
+        );
+    }
+}
+
+/// Once a forkserver pool's workers have started, the forkserver has no zombie
+/// children: the middle processes it forked are reaped as they exit, not at its next
+/// request. (They were kept, one per worker, until the next pool asked.)
+fn the_forkserver_keeps_no_zombies() {
+    let server = pools::forkserver::pid().expect("the forkserver runs");
+    let mut pool = ProcessPool::new(8, StartMethod::Forkserver).unwrap();
+    assert!(pool.map(&Misbehave, &[Act::Pid]).pop().unwrap().is_ok());
+    // The middles exit a moment after each answer: allow them ample time to go.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let zombies = zombie_children(server);
+        if zombies.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the forkserver {server} still has zombie children {zombies:?} after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(pool);
+}
+
+/// The children of `parent` that are zombies, found by scanning `/proc` (this kernel
+/// may lack `/proc/PID/task/TID/children`).
+fn zombie_children(parent: i32) -> Vec<i32> {
+    let mut zombies = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue; // gone meanwhile
+        };
+        // After the parenthesised name: state, then ppid.
+        let mut fields = stat.rsplit_once(") ").map_or("", |s| s.1).split(' ');
+        let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse().ok()));
+        if state == Some("Z") && ppid == Some(parent) {
+            zombies.push(pid);
+        }
+    }
+    zombies
+}
+
+/// A worker stopped with SIGSTOP (by its pid, from outside) never answers. With a
+/// task timeout, the task it holds fails with an error naming it, the worker and its
+/// pid; the pool is broken, and every worker is reaped, the stopped one included.
+fn a_stopped_worker_times_out() {
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(2, method).unwrap();
+        pool.set_task_timeout(Some(Duration::from_millis(300)));
+        let pids = pool.pids();
+        kill(Pid::from_raw(pids[1]), Signal::SIGSTOP).unwrap();
+        // Inputs go out in order, one per worker: worker 1 is given input 1.
+        let results = pool.map(&Misbehave, &[Act::Pid, Act::Pid, Act::Pid, Act::Pid]);
+        let Err(TaskError::TimedOut(timed_out)) = &results[1] else {
+            panic!("{method}: expected a timeout, got {:?}", results[1]);
+        };
+        assert_eq!(
+            (timed_out.index, timed_out.worker, timed_out.pid),
+            (1, 1, pids[1]),
+            "{method}"
+        );
+        let message = timed_out.to_string();
+        assert!(message.contains(&format!("(pid {})", pids[1])), "{message}");
+        for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 1) {
+            assert!(
+                matches!(result, Ok(_) | Err(TaskError::BrokenPool(_))),
+                "{method}: task {i}: {result:?}"
+            );
+        }
+        assert!(pool.broken().is_some(), "{method}");
+        for pid in &pids {
+            assert!(!is_alive_or_zombie(*pid), "{method}: worker {pid} survived");
+        }
+    }
+}
+
+/// A task that simply runs long is cut off too: the map returns long before the task
+/// would have ended.
+fn a_long_task_times_out() {
+    let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
+    pool.set_task_timeout(Some(Duration::from_millis(300)));
+    let pids = pool.pids();
+    let started = Instant::now();
+    let results = pool.map(&Misbehave, &[Act::Pid, Act::Sleep(60_000), Act::Pid]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "it waited for the task"
+    );
+    let Err(TaskError::TimedOut(timed_out)) = &results[1] else {
+        panic!("expected a timeout, got {:?}", results[1]);
+    };
+    assert_eq!(timed_out.pid, pids[timed_out.worker]);
+    for pid in &pids {
+        assert!(!is_alive_or_zombie(*pid), "worker {pid} survived");
+    }
+}
+
+/// After tiny tasks a worker is given up to 16 inputs at once. When those turn out to
+/// be long, each result still comes back as soon as it is ready, so a run of tasks
+/// that are each well under the limit is not cut off, though together they are over.
+fn batched_results_do_not_time_out() {
+    let mut pool = ProcessPool::new(1, StartMethod::Fork).unwrap();
+    pool.set_task_timeout(Some(Duration::from_secs(2)));
+    // The tiny first task earns the worker a batch of 16: the 16 sleeps, in one
+    // write, which would take 2.4 s to answer together.
+    let mut inputs = vec![Act::Pid];
+    inputs.extend((0..16).map(|_| Act::Sleep(150)));
+    for (i, result) in pool.map(&Misbehave, &inputs).iter().enumerate() {
+        assert!(result.is_ok(), "task {i}: {result:?}");
+    }
+}
+
+/// `POOLS_SPAWN_WORKER_OF` turns `pools` into a spawn worker of that pid. Set by hand
+/// (here to 1, which is not its parent) or garbled, it gets one line that says so,
+/// and a non-zero exit, not a silent one.
+fn a_worker_variable_set_by_hand_is_explained() {
+    for value in ["1", "x"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pools"))
+            .env("POOLS_SPAWN_WORKER_OF", value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{value}: {stderr}");
+        assert!(
+            stderr.starts_with("pools: POOLS_SPAWN_WORKER_OF is set only by pools"),
+            "{value}: {stderr}"
         );
     }
 }

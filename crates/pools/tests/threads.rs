@@ -81,7 +81,9 @@ fn gil_threads_overlap_their_waits() {
     let server = http_wait::DelayServer::start().expect("server starts");
     let task = HttpFetch::new(server.url_template());
     let mut pool = GilThreadPool::new(4, pools::DEFAULT_SWITCH_INTERVAL).unwrap();
-    let records = unwrap_all(pool.map(&task, &[300, 300, 300, 300]));
+    // One second each: all four threads must start their waits before the first
+    // ends, which takes them milliseconds; the rest is margin for a loaded machine.
+    let records = unwrap_all(pool.map(&task, &[1_000, 1_000, 1_000, 1_000]));
     assert!(records.iter().all(|r| r.output == "200 OK"));
     // Each wait began before any other ended: all four overlap pairwise.
     let latest_start = records.iter().map(|r| r.start).fold(f64::MIN, f64::max);

@@ -27,6 +27,11 @@
 //! naming the worker's pid and its signal or exit status. Workers die with the pool's
 //! process (`PR_SET_PDEATHSIG`), and exit when their task pipe closes, which is how a
 //! dropped pool stops them.
+//!
+//! A worker that neither answers nor dies (stopped, or stuck in a task) would make
+//! `map` wait forever. With [`ProcessPool::set_task_timeout`], `poll` waits no longer
+//! than the oldest busy worker has left; a worker past the limit is killed and reaped,
+//! and its task fails with [`TaskError::TimedOut`] (see [`crate::timeout`]).
 
 //!
 //! # Limits
@@ -45,6 +50,7 @@ pub(crate) mod sys;
 pub(crate) mod wire;
 pub mod worker;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -62,6 +68,7 @@ use self::worker::{Lookup, WORKER_ENV};
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::{PoolKind, TaskError, TaskRecord, WorkerDeath};
 use crate::task::{Task, decoder};
+use crate::timeout::TimedOut;
 
 /// How worker processes are started. See the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,8 +127,9 @@ impl std::str::FromStr for StartMethod {
 /// worker running long tasks gets one at a time, so that the next input always goes
 /// to whichever worker falls idle first, as with Python's `chunksize=1`.
 const MAX_DEPTH: usize = 16;
-/// See [`MAX_DEPTH`].
-const SHORT_TASK: f64 = 0.000_5;
+/// See [`MAX_DEPTH`]. A worker also sends the result of a task at least this long at
+/// once, rather than with the rest of its batch (which the task timeout relies on).
+pub(crate) const SHORT_TASK: f64 = 0.000_5;
 /// How long a stopping worker may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
@@ -137,8 +145,13 @@ struct Worker {
     frames: Frames,
     /// Encoded tasks not yet written.
     out: Vec<u8>,
-    /// Inputs sent and not yet answered.
-    in_flight: usize,
+    /// Inputs sent and not yet answered, by index, oldest first: the worker answers
+    /// them in this order.
+    in_flight: VecDeque<usize>,
+    /// When the worker last showed progress while it had inputs: when it was given
+    /// one while idle, or when its last result arrived. Its current task started no
+    /// earlier than this.
+    busy_since: Instant,
     /// How many inputs it may hold at once (see [`MAX_DEPTH`]).
     depth: usize,
     /// Whether `waitpid` has collected it.
@@ -152,6 +165,8 @@ pub struct ProcessPool {
     workers: Vec<Worker>,
     /// Set once a worker has died; the pool then refuses all work.
     broken: Option<WorkerDeath>,
+    /// How long one task may run (see [`crate::timeout`]); `None`: no limit.
+    task_timeout: Option<Duration>,
 }
 
 impl ProcessPool {
@@ -177,6 +192,7 @@ impl ProcessPool {
             method,
             workers: Vec::with_capacity(workers),
             broken: None,
+            task_timeout: None,
         };
         if method == StartMethod::Forkserver {
             // All at once: the forkserver forks the next worker while the previous one
@@ -225,15 +241,29 @@ impl ProcessPool {
         self.broken.as_ref()
     }
 
+    /// Sets (or, with `None`, removes) how long one task may run. A worker whose task
+    /// runs past it is killed and reaped, the task fails with
+    /// [`TaskError::TimedOut`], and the pool is broken (see [`crate::timeout`]).
+    pub fn set_task_timeout(&mut self, limit: Option<Duration>) {
+        self.task_timeout = limit;
+    }
+
     /// Marks the pool broken because of worker `index`, then stops all the others.
     fn break_on(&mut self, index: usize) -> WorkerDeath {
         let worker = &mut self.workers[index];
         let status = reap(worker.pid, EXIT_GRACE);
+        self.break_after(index, describe(status))
+    }
+
+    /// Marks the pool broken because of worker `index`, already reaped, which `how`
+    /// describes; then stops all the others.
+    fn break_after(&mut self, index: usize, how: String) -> WorkerDeath {
+        let worker = &mut self.workers[index];
         worker.reaped = true;
         let death = WorkerDeath {
             worker: index,
             pid: worker.pid.as_raw(),
-            how: describe(status),
+            how,
         };
         // Like Python, a broken pool is finished: stop every other worker now.
         for other in self.workers.iter_mut().filter(|w| !w.reaped) {
@@ -313,7 +343,8 @@ impl Pipes {
             results: self.result_read,
             frames: Frames::default(),
             out: Vec::new(),
-            in_flight: 0,
+            in_flight: VecDeque::new(),
+            busy_since: Instant::now(),
             depth: 1,
             reaped: false,
         })
@@ -326,12 +357,25 @@ fn start_worker(method: StartMethod) -> Result<Worker, String> {
     let pid = match method {
         StartMethod::Fork => {
             let parent = nix::unistd::getpid();
+            // The child inherits the program's handlers for Ctrl-C and SIGTERM until
+            // it resets them (`worker::run`). A Ctrl-C in between would run the
+            // program's handler in the worker too, and print "interrupted" twice. So
+            // both signals are held back across the fork: the worker unblocks them
+            // once their default action is back, and we do right after the fork.
+            let held = worker::interrupt_signals()
+                .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+                .map_err(|e| format!("sigprocmask: {e}"))?;
             // Safety: `ProcessPool::new` checked that this process is single-threaded,
             // and nothing between that check and here starts a thread. The child is a
             // copy of this process with only this thread, holding a consistent copy of
             // every lock (allocator, stdio), so it may run ordinary Rust code. It never
             // returns from `worker_main`: it serves tasks and then `_exit`s.
-            match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
+            let forked = unsafe { nix::unistd::fork() };
+            if let Ok(nix::unistd::ForkResult::Parent { .. }) | Err(_) = forked {
+                // A Ctrl-C that came meanwhile is delivered, to us only, right here.
+                let _ = held.thread_set_mask();
+            }
+            match forked.map_err(|e| format!("fork: {e}"))? {
                 nix::unistd::ForkResult::Parent { child } => child,
                 nix::unistd::ForkResult::Child => worker::worker_main(
                     pipes.task_read.as_raw_fd(),
@@ -390,11 +434,18 @@ fn spawn(task_read: &OwnedFd, result_write: &OwnedFd) -> Result<Pid, String> {
     command
         .env(WORKER_ENV, std::process::id().to_string())
         .stdin(std::process::Stdio::null());
+    let parent = nix::unistd::getpid();
     // Safety: the closure runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed; `install_worker_fds` makes only `fcntl`,
-    // `dup2` and `close` calls.
+    // async-signal-safe calls are allowed; `die_with_parent` makes only `prctl` and
+    // `getppid` calls, and `install_worker_fds` only `fcntl`, `dup2` and `close`.
     unsafe {
-        command.pre_exec(move || sys::install_worker_fds(task, result, false));
+        command.pre_exec(move || {
+            // Armed before the exec as well as after it (`serve_if_worker`): a child
+            // stopped in between would otherwise outlive a killed pool.
+            parent_death::die_with_parent(parent)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::ESRCH))?;
+            sys::install_worker_fds(task, result, false)
+        });
     }
     let child = command
         .spawn()
@@ -463,12 +514,15 @@ impl ProcessPool {
         while remaining > 0 {
             // Top up every worker that has room, then write what is pending.
             for (index, worker) in self.workers.iter_mut().enumerate() {
-                while worker.in_flight < worker.depth && next < inputs.len() {
+                while worker.in_flight.len() < worker.depth && next < inputs.len() {
                     match postcard::to_allocvec(&inputs[next]) {
                         Ok(input) => {
                             let index = next as u64;
                             encode(&ToWorker::Input { index, input }, &mut worker.out);
-                            worker.in_flight += 1;
+                            if worker.in_flight.is_empty() {
+                                worker.busy_since = Instant::now();
+                            }
+                            worker.in_flight.push_back(next);
                         }
                         // An input that cannot be serialised fails alone, here.
                         Err(e) => {
@@ -499,7 +553,7 @@ impl ProcessPool {
                     fds.push(PollFd::new(tasks.as_fd(), flags));
                 }
             }
-            match poll(&mut fds, PollTimeout::NONE) {
+            match poll(&mut fds, self.time_left()) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => {
                     let death = WorkerDeath {
@@ -525,8 +579,63 @@ impl ProcessPool {
                     Err(()) => return Err(self.break_on(index)),
                 }
             }
+            if let Some((worker, task)) = self.overrun() {
+                let (timed_out, death) = self.time_out(worker, task);
+                results[task] = Some(Err(TaskError::TimedOut(timed_out)));
+                return Err(death);
+            }
         }
         Ok(())
+    }
+
+    /// How long `poll` may wait before the oldest busy worker overruns the task
+    /// timeout: forever without a timeout or a busy worker.
+    fn time_left(&self) -> PollTimeout {
+        let Some(limit) = self.task_timeout else {
+            return PollTimeout::NONE;
+        };
+        let Some(since) = self.busy_workers().map(|w| w.busy_since).min() else {
+            return PollTimeout::NONE;
+        };
+        let left = limit.saturating_sub(since.elapsed());
+        // Rounded up: waking a moment early would only mean another round.
+        PollTimeout::try_from(left.as_millis() + 1).unwrap_or(PollTimeout::MAX)
+    }
+
+    fn busy_workers(&self) -> impl Iterator<Item = &Worker> {
+        self.workers.iter().filter(|w| !w.in_flight.is_empty())
+    }
+
+    /// The first busy worker that has sent nothing for longer than the task timeout,
+    /// and the task it is running: the oldest it holds.
+    fn overrun(&self) -> Option<(usize, usize)> {
+        let limit = self.task_timeout?;
+        self.workers.iter().enumerate().find_map(|(index, w)| {
+            let task = *w.in_flight.front()?;
+            (w.busy_since.elapsed() >= limit).then_some((index, task))
+        })
+    }
+
+    /// Kills and reaps worker `index`, whose task `task` ran past the timeout, and
+    /// breaks the pool.
+    fn time_out(&mut self, index: usize, task: usize) -> (TimedOut, WorkerDeath) {
+        let worker = &self.workers[index];
+        let limit = self.task_timeout.unwrap_or_default();
+        // SIGKILL: it ends a stopped worker too; `reap` collects it within moments.
+        let _ = kill(worker.pid, Signal::SIGKILL);
+        reap(worker.pid, EXIT_GRACE);
+        let timed_out = TimedOut {
+            pool: PoolKind::Process,
+            index: task,
+            worker: index,
+            pid: worker.pid.as_raw(),
+            limit,
+        };
+        let how = format!(
+            "was killed because task {task} ran past the task timeout of {} s",
+            limit.as_secs_f64()
+        );
+        (timed_out, self.break_after(index, how))
     }
 
     /// Reads what worker `index` has sent and files its results. Returns how many
@@ -553,7 +662,11 @@ impl ProcessPool {
             let Some(slot) = results.get_mut(message.index as usize) else {
                 return Err(());
             };
-            worker.in_flight -= 1;
+            // Results come back in the order the inputs went out.
+            if worker.in_flight.pop_front() != Some(message.index as usize) {
+                return Err(());
+            }
+            worker.busy_since = Instant::now();
             worker.depth = if message.end - message.start < SHORT_TASK {
                 MAX_DEPTH
             } else {

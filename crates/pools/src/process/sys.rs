@@ -88,7 +88,6 @@ pub(crate) fn describe(status: WaitStatus) -> String {
 /// either way. Returns how it ended.
 pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
     let deadline = Instant::now() + grace;
-    let echild_deadline = Instant::now() + Duration::from_millis(50);
     // A worker told to stop usually exits within microseconds, so the first pauses
     // are short; they double up to 1 ms so that a slow one does not cost a busy loop.
     let mut pause = Duration::from_micros(10);
@@ -105,27 +104,23 @@ pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
             }
             Ok(status) => return status,
             // A forkserver worker becomes our child only once its middle process has
-            // exited, which may be a moment after we learnt its pid: retry briefly.
-            Err(nix::errno::Errno::ECHILD) if Instant::now() < deadline.min(echild_deadline) => {
-                nap()
-            }
+            // exited, which may be a moment after we learnt its pid (longer on a busy
+            // machine): retry until the grace runs out.
+            Err(nix::errno::Errno::ECHILD) if Instant::now() < deadline => nap(),
             // Someone else reaped it; nothing is left to do.
             Err(_) => return WaitStatus::StillAlive,
         }
     }
 }
 
-/// Makes the calling process die with SIGKILL when its parent dies, and exits at once
-/// if the parent is already gone (not `expected_parent` any more).
+/// Makes the calling process die with SIGKILL when its parent dies (see the
+/// `parent-death` crate), and exits at once if the parent is already gone.
 ///
 /// This is what Python's pool workers lack: after a SIGKILLed parent they live on as
 /// orphans. End-of-file on the task pipe would also stop an idle worker, but only
-/// this stops one that is busy computing.
+/// this stops one that is busy computing, or stopped.
 pub(crate) fn die_with_parent(expected_parent: Pid) {
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    // The parent may have died before the line above: then we were re-parented and
-    // no signal will ever come.
-    if nix::unistd::getppid() != expected_parent {
+    if parent_death::die_with_parent(expected_parent).is_err() {
         // Safety: `_exit` ends the process at once without running any user code.
         unsafe { libc::_exit(1) }
     }

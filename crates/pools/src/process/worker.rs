@@ -3,11 +3,14 @@
 //! A worker reads `ToWorker` messages from `TASK_FD` (3), runs each input through the
 //! current task, and writes a `FromWorker` for each to `RESULT_FD` (4). It handles
 //! every message that one `read` delivered before it writes the results back in one
-//! `write`: when tasks are tiny, this batching halves the number of system calls.
+//! `write`: when tasks are tiny, this batching halves the number of system calls. The
+//! result of a task that took half a millisecond or more goes out at once, so that the
+//! pool hears of every long task as it ends (the task timeout relies on it).
 //! It exits when the task pipe reaches end-of-file, which is how the pool says "stop".
 
 use std::os::fd::{BorrowedFd, RawFd};
 
+use super::SHORT_TASK;
 use super::sys::{RESULT_FD, TASK_FD, die_with_parent, install_worker_fds};
 use super::wire::{Frames, FromWorker, ToWorker, encode};
 use crate::task::{Decoder, ErasedTask, Registered, lookup};
@@ -109,12 +112,25 @@ pub(crate) fn run(lookup: Lookup<'_>) -> ! {
 /// A forked worker inherits the parent's signal handlers: the `pools` binary's
 /// "interrupted" message would be printed once per worker on Ctrl-C. Workers just
 /// die, quietly, as a signal's default action has them do.
+///
+/// Only then are these signals unblocked: a `fork` worker starts with them blocked
+/// (see `start_worker`), so that one sent before this point waits, and then kills it.
 fn default_signals() {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+    use nix::sys::signal::{SigHandler, signal};
+    for sig in interrupt_signals().iter() {
         // Safety: restoring the default disposition installs no Rust code as a handler.
         let _ = unsafe { signal(sig, SigHandler::SigDfl) };
     }
+    let _ = interrupt_signals().thread_unblock();
+}
+
+/// The signals that interrupt a run: SIGINT (Ctrl-C) and SIGTERM.
+pub(crate) fn interrupt_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set
 }
 
 /// Panics inside tasks are caught and reported to the pool as task errors, so the
@@ -172,6 +188,13 @@ fn serve(lookup: Lookup<'_>) -> Result<(), String> {
                         },
                         &mut out,
                     );
+                    // Only tiny tasks wait to be sent with the rest of their batch: the
+                    // pool then never mistakes a batch of tasks for one long one (the
+                    // task timeout counts from the last result it saw).
+                    if end - start >= SHORT_TASK {
+                        write_all(RESULT_FD, &out)?;
+                        out.clear();
+                    }
                 }
             }
         }
