@@ -66,7 +66,7 @@ fn registry() -> [Registered; 2] {
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 13] = [
+    let checks: [(&str, fn()); 12] = [
         (
             "fibonacci tasks overlap across processes",
             fibonacci_tasks_overlap,
@@ -111,10 +111,6 @@ fn main() {
         (
             "a batch of short results is not taken for one long task",
             batched_results_do_not_time_out,
-        ),
-        (
-            "a worker variable set by hand gets one line",
-            a_worker_variable_set_by_hand_is_explained,
         ),
     ];
     for (name, check) in checks {
@@ -406,25 +402,6 @@ fn batched_results_do_not_time_out() {
     inputs.extend((0..16).map(|_| Act::Sleep(150)));
     for (i, result) in pool.map(&Misbehave, &inputs).iter().enumerate() {
         assert!(result.is_ok(), "task {i}: {result:?}");
-    }
-}
-
-/// `POOLS_SPAWN_WORKER_OF` turns `pools` into a spawn worker of that pid. Set by hand
-/// (here to 1, which is not its parent) or garbled, it gets one line that says so,
-/// and a non-zero exit, not a silent one.
-fn a_worker_variable_set_by_hand_is_explained() {
-    for value in ["1", "x"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pools"))
-            .env("POOLS_SPAWN_WORKER_OF", value)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{value}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{value}: {stderr}");
-        assert!(
-            stderr.starts_with("pools: POOLS_SPAWN_WORKER_OF is set only by pools"),
-            "{value}: {stderr}"
-        );
     }
 }
 
