@@ -290,17 +290,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if uses_processes && cli.start_method == StartMethod::Forkserver {
         pools::forkserver::start(&registry()).context("cannot start the forkserver")?;
     }
-    // Held until this function returns: no other run can write into the folder.
-    // Taken after the forkserver has started, which would otherwise share the lock
-    // and could keep it a moment after this process ends.
-    let out = OutDir::open(&cli.out)?;
-    let experiments = Experiments::load(out.path()).with_context(|| {
-        format!(
-            "--out {}: pools keeps the rows of experiments.csv that describe the other \
-             CSV files there, and cannot read them; move the file away, or choose another --out",
-            cli.out.display()
-        )
-    })?;
     let mut _server = None;
     let url = match (&get, &cli.url) {
         (None, _) => None,
@@ -329,6 +318,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
 
+    // Held until this function returns: no other run can write into the folder.
+    // Taken after the forkserver and the delay server have started, which would
+    // otherwise share the lock and could keep it a moment after this process ends;
+    // and after `--url` is checked, so that a bad URL leaves no folder behind.
+    let out = OutDir::open(&cli.out)?;
+    let experiments = Experiments::load(out.path()).with_context(|| {
+        format!(
+            "--out {}: pools keeps the rows of experiments.csv that describe the other \
+             CSV files there, and cannot read them; move the file away, or choose another --out",
+            cli.out.display()
+        )
+    })?;
     // Installed only now, after the forkserver and the delay server have been forked,
     // so that they do not inherit the handler. (Fork workers reset it themselves.)
     stop_on_interrupt();

@@ -19,10 +19,12 @@ fn pools() -> Command {
     Command::cargo_bin("pools").expect("the pools binary is built")
 }
 
-/// Runs `pools --experiment get` with `args` into a fresh folder, and checks that it
-/// failed with exactly one `Error:` line and no panic. Returns that line.
-fn one_error_line(args: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `pools --experiment get` with `args` and an `--out` folder that does not
+/// exist yet, and checks that it failed with exactly one `Error:` line and no panic.
+/// Returns that line, and whether the run created the folder.
+fn one_error_line(args: &[&str]) -> (String, bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("results");
     let Output {
         status,
         stdout: _,
@@ -31,7 +33,7 @@ fn one_error_line(args: &[&str]) -> String {
         .args(["--experiment", "get"])
         .args(args)
         .arg("--out")
-        .arg(dir.path())
+        .arg(&out)
         .output()
         .unwrap();
     let stderr = String::from_utf8(stderr).unwrap();
@@ -45,7 +47,7 @@ fn one_error_line(args: &[&str]) -> String {
     assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
     assert!(lines[0].starts_with("Error: "), "{args:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    lines[0].to_owned()
+    (lines[0].to_owned(), out.exists())
 }
 
 /// A bad `--url` is reported as what it is, never as "does not answer": an invalid
@@ -84,7 +86,12 @@ fn url_errors_say_what_happened() {
         ),
     ];
     for (url, message) in cases {
-        let line = one_error_line(&["--url", &url, "--pools", "thread"]);
+        let (line, created_out) = one_error_line(&["--url", &url, "--pools", "thread"]);
+        // Checked before anything is written: not even the --out folder is made.
+        assert!(
+            !created_out,
+            "{url}: a refused --url left an --out folder behind"
+        );
         assert!(
             line.contains(&message),
             "--url {url}:\n{line}\nlacks\n{message}"
@@ -102,7 +109,7 @@ fn a_failed_get_shows_its_cause() {
     let server = HangUpServer::start();
     let template = format!("http://{}/200?sleep={{ms}}", server.addr);
     for pool in ["thread", "gil", "process"] {
-        let line = one_error_line(&[
+        let (line, _) = one_error_line(&[
             "--url",
             &template,
             "--get-inputs",
