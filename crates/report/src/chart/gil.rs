@@ -156,5 +156,6 @@ pub fn gil_timeline(results: &Results, workload: Workload, zoom: bool) -> Option
         ],
         lanes,
         groups,
+        note: None,
     })
 }

@@ -305,6 +305,7 @@ fn per_pool_chart(
         legend,
         lanes,
         groups,
+        note: None,
     })
 }
 
@@ -352,6 +353,7 @@ mod tests {
                 note: "makespan 0.00 s".into(),
                 color: note_color(Pool::Thread),
             }],
+            note: None,
         }
     }
 
