@@ -23,14 +23,20 @@ use report::ImageFormat;
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Example: report --in results --out docs/img --format png,svg"
+    after_help = "Inputs are checked before anything is written: only regular files are \
+                  read, a line may be at most 1 MiB, times must be Unix seconds from 1970 \
+                  to 2100, and each per-task CSV must agree with its row in \
+                  experiments.csv. A folder that a pools run is writing is refused.\n\n\
+                  Example: report --in results --out docs/img --format png,svg"
 )]
 struct Cli {
-    /// Folder with the CSVs written by `pools --out DIR`.
+    /// Folder with the CSVs written by `pools --out DIR` (refused while a pools run
+    /// is writing there).
     #[arg(long = "in", value_name = "DIR", default_value = "results")]
     input: PathBuf,
 
-    /// Folder to write the figures and trace.json into (created if missing).
+    /// Folder to write the figures and trace.json into (created if missing). Stale
+    /// temporary files of killed report runs (.report-PID-XXXXXX.tmp) are removed.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
 
