@@ -647,3 +647,25 @@ fn task_csv(tasks: usize, workers: usize) -> String {
     }
     csv
 }
+
+/// A GIL pool with more workers than a chart has room for lanes is skipped with a
+/// reason, like the other charts, rather than drawn as an image of gigabytes.
+#[test]
+fn too_many_gil_workers_skip_the_gil_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let workers = report::chart::MAX_LANES + 1;
+    let mut held = String::from("worker,tid,acquired_at,released_at\n");
+    for w in 0..workers {
+        let at = 1_700_000_000.0 + w as f64 * 0.001;
+        held.push_str(&format!("{w},{},{at:.6},{:.6}\n", 5000 + w, at + 0.0005));
+    }
+    fs::write(dir.path().join("gil-fibo-held.csv"), held).unwrap();
+    fs::write(dir.path().join("thread-fibo.csv"), task_csv(4, 2)).unwrap();
+    draw(dir.path(), dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "skipped gil-timeline: 601 workers are too many to draw as lanes",
+        ));
+    assert!(!dir.path().join("gil-timeline.png").exists());
+}
