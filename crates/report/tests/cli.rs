@@ -570,10 +570,12 @@ fn many_tasks_per_worker_are_merged_and_the_chart_says_so() {
 }
 
 /// SIGINT or SIGTERM while a file is being written ends the run with status 130
-/// and leaves no temporary file. The signal is sent once a temporary file has
-/// appeared, so that it lands in the middle of a write. What is checked holds
-/// whenever it lands; a run that ends before a temporary file is seen (a very busy
-/// machine) is simply tried again.
+/// and leaves no temporary file.
+///
+/// No timing is trusted. Once a temporary file appears, the run is frozen with
+/// SIGSTOP, and only if the file is still there (so the write has not finished)
+/// does the signal go out, before SIGCONT. Otherwise the run goes on and the next
+/// write is tried; a run that ends before it is caught is run again.
 #[test]
 fn interrupted_run_leaves_no_temporary_file() {
     use nix::sys::signal::{Signal, kill};
@@ -584,10 +586,10 @@ fn interrupted_run_leaves_no_temporary_file() {
     fs::create_dir_all(&input).unwrap();
     // Enough tasks that writing trace.json takes a while.
     fs::write(input.join("thread-fibo.csv"), task_csv(50_000, 2)).unwrap();
-    let temp = |names: &[String]| names.iter().any(|n| n.starts_with(".report-"));
+    let temp = |out: &Path| file_names(out).iter().any(|n| n.starts_with(".report-"));
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        let mut interrupted = false;
-        for attempt in 0..5 {
+        let mut caught = false;
+        for attempt in 0..20 {
             let out = tmp.path().join(format!("out-{signal}-{attempt}"));
             fs::create_dir_all(&out).unwrap();
             let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("report"))
@@ -599,36 +601,47 @@ fn interrupted_run_leaves_no_temporary_file() {
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
-            let mut sent = false;
-            while child.try_wait().unwrap().is_none() {
-                if temp(&file_names(&out)) {
-                    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
-                    sent = true;
-                    break;
+            let pid = Pid::from_raw(child.id() as i32);
+            while !caught && child.try_wait().unwrap().is_none() {
+                if temp(&out) {
+                    kill(pid, Signal::SIGSTOP).unwrap();
+                    wait_until_stopped(child.id());
+                    if temp(&out) {
+                        kill(pid, signal).unwrap();
+                        caught = true;
+                    }
+                    kill(pid, Signal::SIGCONT).unwrap();
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             let output = child.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
-            // It stopped, or it had just finished its last write when the signal came.
-            match output.status.code() {
-                Some(130) => {
-                    assert!(sent, "{signal}: 130 without a signal");
-                    assert_eq!(stderr, "\ninterrupted: no file was left half-written\n");
-                    interrupted = true;
-                }
-                Some(0) => {}
-                other => panic!("{signal}: exit {other:?}, {stderr}"),
+            if caught {
+                assert_eq!(output.status.code(), Some(130), "{signal}: {stderr}");
+                assert_eq!(stderr, "\ninterrupted: no file was left half-written\n");
+            } else {
+                assert!(output.status.success(), "{signal}: {stderr}");
             }
-            assert!(!temp(&file_names(&out)), "{signal}: {:?}", file_names(&out));
-            if interrupted {
+            assert!(!temp(&out), "{signal}: {:?}", file_names(&out));
+            if caught {
                 break;
             }
         }
-        assert!(
-            interrupted,
-            "{signal}: no run was interrupted in 5 attempts"
-        );
+        assert!(caught, "{signal}: no write was caught in 20 runs");
+    }
+}
+
+/// Waits until child `pid` is stopped (state `T` in `/proc/PID/stat`), or has
+/// exited (`Z`: it stays a zombie until it is waited for).
+fn wait_until_stopped(pid: u32) {
+    loop {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The state follows the command name, which is in parentheses.
+        let state = stat.rsplit(") ").next().unwrap().chars().next();
+        if matches!(state, Some('T' | 'Z' | 'X')) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
