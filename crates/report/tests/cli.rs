@@ -578,6 +578,8 @@ fn many_tasks_per_worker_are_merged_and_the_chart_says_so() {
 /// write is tried; a run that ends before it is caught is run again.
 #[test]
 fn interrupted_run_leaves_no_temporary_file() {
+    use std::os::unix::process::CommandExt;
+
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
 
@@ -592,15 +594,27 @@ fn interrupted_run_leaves_no_temporary_file() {
         for attempt in 0..20 {
             let out = tmp.path().join(format!("out-{signal}-{attempt}"));
             fs::create_dir_all(&out).unwrap();
-            let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("report"))
+            let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("report"));
+            command
                 .arg("--in")
                 .arg(&input)
                 .arg("--out")
                 .arg(&out)
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+                .stderr(std::process::Stdio::piped());
+            // A signal ignored by the parent stays ignored in the child, and report
+            // rightly keeps it so (`nohup`). A shell runs background jobs with
+            // SIGINT ignored, so this test, run that way, must undo it.
+            // Safety: between fork and exec the child only calls `sigaction`, which
+            // is async-signal-safe, and allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl)
+                        .map(drop)
+                        .map_err(std::io::Error::from)
+                });
+            }
+            let mut child = command.spawn().unwrap();
             let pid = Pid::from_raw(child.id() as i32);
             while !caught && child.try_wait().unwrap().is_none() {
                 if temp(&out) {
