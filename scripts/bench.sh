@@ -6,8 +6,9 @@
 # also runs rayon), the delay-server benchmark (`cargo bench -p http-wait --bench
 # concurrent`), the Python peers (scripts/bench_peers.py, skipped with a note when
 # python3 is missing), Python's ThreadingHTTPServer driven by the same client
-# (`cargo bench -p http-wait --bench concurrent -- --addr ADDR`), and the end-to-end
-# figure script. Then it joins every figure with its peer's and prints one table.
+# (`cargo bench -p http-wait --bench concurrent -- --addr ADDR`), the end-to-end
+# figure script, and report on a million tasks (scripts/bench-report.sh). Then it
+# joins every figure with its peer's and prints one table.
 # See docs/benchmarks.md.
 #
 # Writes results/bench.csv (the table) and results/bench-raw/*.csv (every figure with
@@ -213,6 +214,18 @@ else
   notes+=("The end-to-end figure was skipped (--no-e2e or --quick).")
 fi
 
+echo "== 7. report: a million tasks drawn (scripts/bench-report.sh)"
+if scripts/bench-report.sh --repeat "$repeat" --runs "$raw/report-runs.txt"; then
+  awk '{ print $1 }' "$raw/report-runs.txt" |
+    add_row "$raw/report.csv" report report-1m-time s "< 5" \
+      "report on 1,000,000 tasks from 2 workers: every chart and a complete trace.json"
+  awk '{ printf "%.0f\n", $2 / 1024 }' "$raw/report-runs.txt" |
+    add_row "$raw/report.csv" report report-1m-rss MB "< 1024" \
+      "peak RSS of the same runs"
+else
+  notes+=("scripts/bench-report.sh failed: no figure for report on a million tasks.")
+fi
+
 # ---------------------------------------------------------------------------------
 # The table: every figure of ours, once on its own (with its absolute target) and
 # once per peer. ratio = how many times better ours is: ours/peer for a rate,
@@ -244,7 +257,7 @@ PAIRS
 # Our subjects; everything else in the raw files is a peer.
 is_peer='^(python-|rayon-)'
 # In the order the benchmarks ran; a file that is missing was skipped (see the notes).
-for file in pools server e2e python; do
+for file in pools server e2e report python; do
   [[ -f $raw/$file.csv ]] && cat "$raw/$file.csv"
 done | grep -v "^benchmark," | awk -F, -v pairs="$pairs" -v peers="$is_peer" '
   function better(unit, ours, theirs) {
@@ -403,6 +416,9 @@ ${note_lines}
   (one thread, \`cargo bench -p http-wait --bench concurrent\`) and against Python's
   \`http.server.ThreadingHTTPServer\` (a thread per connection, with the same listen
   backlog), driven by the same Tokio client (\`cargo bench -p http-wait --bench concurrent -- --addr ADDR\`).
+- **report**: \`report\` on 1,000,000 tasks (\`pools --experiment fib --pools thread
+  --fib-inputs 5..9 --repeat 250000 --workers 2\`): its wall time and peak RSS
+  (\`scripts/bench-report.sh\`), drawing every chart and writing all of trace.json.
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.
 
@@ -429,6 +445,7 @@ scripts/bench.sh --quick               # one run each, no e2e: a smoke test
 cargo bench -p pools --bench pools -- --only tiny,startup --repeat 5
 cargo bench -p http-wait --bench concurrent -- 1000 10000
 python3 scripts/bench_peers.py tiny --repeat 5
+scripts/bench-report.sh --repeat 5
 \`\`\`
 
 Before taking figures, check that the machine is otherwise idle (\`uptime\`); the

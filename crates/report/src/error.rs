@@ -43,6 +43,37 @@ pub enum ReportError {
         /// What is wrong with it, naming the column when there is one.
         message: String,
     },
+    /// An input name is a FIFO, a device, a folder or anything else that is not a
+    /// regular file (reading a FIFO would wait forever, `/dev/zero` never ends).
+    #[error(
+        "{} is not a regular file: report reads only the files that `pools` writes",
+        .0.display()
+    )]
+    NotAFile(PathBuf),
+    /// The input folder is locked by a `pools` run that is writing into it.
+    #[error(
+        "{} is being written by a running `pools` (it holds a lock on the folder): \
+         wait for it to finish, then run report again",
+        .0.display()
+    )]
+    Busy(PathBuf),
+    /// A per-task CSV disagrees with its row in `experiments.csv`.
+    #[error(
+        "{} does not match its row in {}:{line}: {message}; was the folder written by \
+         two runs at once? Run the experiment again into an empty folder",
+        .path.display(),
+        .summary.display()
+    )]
+    Mismatch {
+        /// The per-task CSV.
+        path: PathBuf,
+        /// `experiments.csv`.
+        summary: PathBuf,
+        /// The row's line in `experiments.csv`.
+        line: u64,
+        /// What differs.
+        message: String,
+    },
     /// A per-task CSV has a header and nothing else.
     #[error("{}: no task rows, only a header", .0.display())]
     NoRows(PathBuf),

@@ -20,21 +20,24 @@
 //!   drawn by one routine, into PNG or SVG bytes.
 //! - [`trace`]: the Chrome trace-event JSON.
 //! - [`error`]: the one error type, [`ReportError`].
-//! - This file: the [`Exporter`] trait that every output implements, [`plan`] (which
-//!   outputs the results allow) and [`write_atomically`].
+//! - [`files`]: how an output file is written (atomically, under a temporary name
+//!   that carries the writer's pid), how stale temporary files are cleaned up, and
+//!   the shared lock on the input folder.
+//! - This file: the [`Exporter`] trait that every output implements, and [`plan`]
+//!   (which outputs the results allow).
 
 pub mod chart;
 pub mod error;
+pub mod files;
 pub mod load;
 pub mod model;
 pub mod trace;
 
-use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 pub use chart::{Chart, ChartFile, ImageFormat};
 pub use error::ReportError;
+pub use files::{save, write_atomically};
 pub use load::load;
 pub use model::{Pool, Results, Workload};
 pub use trace::TraceFile;
@@ -47,6 +50,28 @@ pub trait Exporter: std::fmt::Debug {
 
     /// The whole file's contents, built in memory.
     fn render(&self, results: &Results) -> Result<Vec<u8>, ReportError>;
+
+    /// Whether the file is written as it is built, by [`write_to`], rather than
+    /// [`render`]ed in memory first: true for an output that grows with the number
+    /// of tasks (the trace), so that its size is not bounded by memory.
+    ///
+    /// [`render`]: Exporter::render
+    /// [`write_to`]: Exporter::write_to
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// Writes the file's contents to `out`; by default, what [`render`] returns.
+    /// An I/O error is a [`ReportError::Write`] whose path is the file's name.
+    ///
+    /// [`render`]: Exporter::render
+    fn write_to(&self, results: &Results, out: &mut dyn Write) -> Result<(), ReportError> {
+        let bytes = self.render(results)?;
+        out.write_all(&bytes).map_err(|source| ReportError::Write {
+            path: self.file_name().into(),
+            source,
+        })
+    }
 }
 
 /// The outputs to write for `results`, and the charts skipped for lack of input.
@@ -74,32 +99,4 @@ pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
     }
     exporters.push(Box::new(TraceFile));
     Plan { exporters, skipped }
-}
-
-/// Writes `bytes` to `dir/name` so that the file is either absent, the old
-/// version, or complete: never half-written.
-///
-/// The bytes go to a temporary file in the same folder, which is then renamed over
-/// the target (a rename within one file system is atomic). If anything fails
-/// before the rename, the temporary file is deleted when it is dropped.
-pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
-    let path = dir.join(name);
-    let write_error = |source| ReportError::Write {
-        path: path.clone(),
-        source,
-    };
-    // Temporary files are created private (0600); a figure gets the mode any other
-    // new file would: 0666 less the user's umask.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    tmp.write_all(bytes).map_err(write_error)?;
-    // On disk before the rename, so that a crash cannot leave an empty file under
-    // the final name.
-    tmp.as_file().sync_data().map_err(write_error)?;
-    let file: File = tmp.persist(&path).map_err(|err| write_error(err.error))?;
-    drop(file);
-    Ok(path)
 }

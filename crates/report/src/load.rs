@@ -5,16 +5,19 @@
 //! line (`results/thread-fibo.csv:4: ...`), because that is where the reader will
 //! have to look.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
 
 use serde::de::DeserializeOwned;
 
-use crate::ReportError;
 use crate::model::{
     Experiment, ExperimentRecord, HeldInterval, Pool, Results, TaskRecord, Workload,
 };
+use crate::{ReportError, files};
 
 /// The columns of a per-task CSV, in the order `pools` writes them.
 pub const TASK_COLUMNS: &[&str] = &[
@@ -65,6 +68,9 @@ pub fn held_file(dir: &Path, workload: Workload) -> PathBuf {
 /// Fails if `dir` is missing, holds no per-task CSV at all, or any file present is
 /// malformed. A missing optional file is not an error: the charts that need it are
 /// skipped.
+///
+/// While it reads, it holds a shared lock on `dir` ([`files::lock_for_reading`]),
+/// and fails at once with [`ReportError::Busy`] if a `pools` run is writing there.
 pub fn load(dir: &Path) -> Result<Results, ReportError> {
     if !dir.exists() {
         return Err(ReportError::MissingDir(dir.to_path_buf()));
@@ -72,22 +78,32 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
     if !dir.is_dir() {
         return Err(ReportError::NotADir(dir.to_path_buf()));
     }
+    let _reading = files::lock_for_reading(dir)?;
 
-    let path = dir.join("experiments.csv");
-    let mut summaries = Vec::new();
-    for (line, row) in
-        read_optional::<ExperimentRecord>(&path, EXPERIMENT_COLUMNS)?.unwrap_or_default()
-    {
-        check_interval(&path, line, row.started_at, row.finished_at, "started_at")?;
-        if !(row.makespan.is_finite() && row.makespan >= 0.0) {
-            return Err(ReportError::Row {
+    let summary_path = dir.join("experiments.csv");
+    let mut summaries: Vec<(u64, ExperimentRecord)> = Vec::new();
+    read_optional::<ExperimentRecord>(&summary_path, EXPERIMENT_COLUMNS, |line, row| {
+        let path = &summary_path;
+        check_interval(
+            path,
+            line,
+            ("started_at", row.started_at),
+            ("finished_at", row.finished_at),
+        )?;
+        let span = row.finished_at - row.started_at;
+        if !(row.makespan.is_finite() && (row.makespan - span).abs() <= TOLERANCE_S) {
+            return Err(row_error(
                 path,
                 line,
-                message: "the makespan must be a finite, non-negative number of seconds".into(),
-            });
+                format!(
+                    "makespan {} s is not finished_at - started_at ({span:.6} s)",
+                    number(row.makespan)
+                ),
+            ));
         }
-        summaries.push(row);
-    }
+        summaries.push((line, row));
+        Ok(())
+    })?;
 
     let mut results = Results {
         dir: dir.to_path_buf(),
@@ -96,40 +112,68 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
     for workload in Workload::ALL {
         for pool in Pool::ALL {
             let path = task_file(dir, pool, workload);
-            let Some(rows) = read_optional::<TaskRecord>(&path, TASK_COLUMNS)? else {
-                continue;
+            let tag = format!("{pool}-{workload}");
+            let summary = summaries.iter().find(|(_, s)| s.tag == tag);
+            let mismatch = |message: String| ReportError::Mismatch {
+                path: path.clone(),
+                summary: summary_path.clone(),
+                line: summary.map_or(0, |(line, _)| *line),
+                message,
             };
-            if rows.is_empty() {
+            let mut tasks = Vec::new();
+            let found = read_optional::<TaskRecord>(&path, TASK_COLUMNS, |line, task| {
+                let (start, end) = (task.start_time, task.end_time);
+                check_interval(&path, line, ("start_time", start), ("end_time", end))?;
+                if let Some((_, run)) = summary {
+                    if start < run.started_at - TOLERANCE_S || end > run.finished_at + TOLERANCE_S {
+                        return Err(mismatch(format!(
+                            "its line {line} ({}) ran from {start:.6} to {end:.6}, outside \
+                             the run's started_at..finished_at ({:.6} to {:.6})",
+                            task.tag, run.started_at, run.finished_at
+                        )));
+                    }
+                }
+                tasks.push(task);
+                Ok(())
+            })?;
+            if !found {
+                continue;
+            }
+            if tasks.is_empty() {
                 return Err(ReportError::NoRows(path));
             }
-            for (line, task) in &rows {
-                check_interval(&path, *line, task.start_time, task.end_time, "start_time")?;
+            if let Some((_, run)) = summary {
+                if tasks.len() as u64 != run.inputs {
+                    return Err(mismatch(format!(
+                        "it has {} task rows, but the row says inputs = {}",
+                        tasks.len(),
+                        run.inputs
+                    )));
+                }
             }
-            let mut tasks: Vec<TaskRecord> = rows.into_iter().map(|(_, task)| task).collect();
             tasks.sort_by(|a, b| a.start_time.total_cmp(&b.start_time));
-            let tag = format!("{pool}-{workload}");
-            let summary = summaries.iter().find(|s| s.tag == tag).cloned();
             results.experiments.push(Experiment {
                 pool,
                 workload,
                 path,
                 tasks,
-                summary,
+                summary: summary.map(|(_, s)| s.clone()),
             });
         }
 
         let path = held_file(dir, workload);
-        if let Some(rows) = read_optional::<HeldInterval>(&path, HELD_COLUMNS)? {
-            for (line, held) in &rows {
-                check_interval(
-                    &path,
-                    *line,
-                    held.acquired_at,
-                    held.released_at,
-                    "acquired_at",
-                )?;
-            }
-            let mut held: Vec<HeldInterval> = rows.into_iter().map(|(_, h)| h).collect();
+        let mut held = Vec::new();
+        let found = read_optional::<HeldInterval>(&path, HELD_COLUMNS, |line, hold| {
+            check_interval(
+                &path,
+                line,
+                ("acquired_at", hold.acquired_at),
+                ("released_at", hold.released_at),
+            )?;
+            held.push(hold);
+            Ok(())
+        })?;
+        if found {
             held.sort_by(|a, b| a.acquired_at.total_cmp(&b.acquired_at));
             results.held.insert(workload, held);
         }
@@ -141,41 +185,147 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
     Ok(results)
 }
 
-/// Rejects an interval that could not have happened: a time that is not a number,
-/// or an end before its start. `first` names the start column for the message.
+/// How far a task may lie outside its run's `started_at..finished_at`, and the
+/// makespan from `finished_at - started_at`, in seconds. `pools` takes all of them
+/// from the same clock and writes them rounded to the microsecond, so anything
+/// beyond a millisecond is a different run.
+pub const TOLERANCE_S: f64 = 0.001;
+
+/// The latest time accepted, in Unix seconds: 2100-01-01 00:00 UTC. Any time from
+/// 1970 up to then is a plausible moment for an experiment; anything else (`1e300`,
+/// a negative number) is a corrupt or hand-edited file, and would only draw as
+/// nonsense.
+pub const LATEST_UNIX_S: f64 = 4_102_444_800.0;
+
+/// The longest line accepted in any CSV, in bytes. `pools` writes lines of about
+/// 100 bytes; a line of a megabyte is not a results file, and without a limit a file
+/// with no newline would be read whole into memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Rejects an interval that could not have happened: a time that is not a Unix time
+/// from 1970 to 2100, or an end before its start. Each time comes with its column's
+/// name, for the message.
 fn check_interval(
     path: &Path,
     line: u64,
-    start: f64,
-    end: f64,
-    first: &str,
+    (first, start): (&str, f64),
+    (second, end): (&str, f64),
 ) -> Result<(), ReportError> {
-    let message = if !start.is_finite() || !end.is_finite() {
-        "times must be finite numbers of seconds"
-    } else if end < start {
-        "the interval ends before it starts"
-    } else {
-        return Ok(());
-    };
-    Err(ReportError::Row {
-        path: path.to_path_buf(),
-        line,
-        message: format!("{message} (column {first} and the one after it)"),
-    })
+    for (column, t) in [(first, start), (second, end)] {
+        if !(0.0..=LATEST_UNIX_S).contains(&t) {
+            return Err(row_error(
+                path,
+                line,
+                format!(
+                    "{column} = {} is not a Unix time in seconds from 1970 to 2100 \
+                     (0 to {LATEST_UNIX_S:.0})",
+                    number(t)
+                ),
+            ));
+        }
+    }
+    if end < start {
+        return Err(row_error(
+            path,
+            line,
+            format!("the interval ends before it starts ({second} < {first})"),
+        ));
+    }
+    Ok(())
 }
 
-/// Reads a CSV if it exists; `Ok(None)` if it does not.
+/// A number as a person would write it: `1e300` rather than 301 digits.
+fn number(x: f64) -> String {
+    if x.is_finite() && x.abs() < 1e15 {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+fn row_error(path: &Path, line: u64, message: String) -> ReportError {
+    ReportError::Row {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+/// Reads a CSV if it exists, passing each row to `each` with its line; `Ok(false)`
+/// if the file does not exist.
+///
+/// Only a regular file is read. The file is opened without waiting (`O_NONBLOCK`,
+/// which does nothing to a regular file) and checked after opening, on the file
+/// actually opened: opening a FIFO for reading would otherwise wait for a writer
+/// forever, and a link to `/dev/zero` would never end.
 fn read_optional<T: DeserializeOwned>(
     path: &Path,
     columns: &[&str],
-) -> Result<Option<Vec<(u64, T)>>, ReportError> {
-    match File::open(path) {
-        Ok(file) => read_rows(path, file, columns).map(Some),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ReportError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+    each: impl FnMut(u64, T) -> Result<(), ReportError>,
+) -> Result<bool, ReportError> {
+    let read_error = |source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlag::O_NONBLOCK.bits())
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(read_error(source)),
+    };
+    if !file.metadata().map_err(read_error)?.is_file() {
+        return Err(ReportError::NotAFile(path.to_path_buf()));
+    }
+    for_each_row(path, LineLimit::new(file), columns, each)?;
+    Ok(true)
+}
+
+/// A reader that fails once a line grows past [`MAX_LINE_BYTES`], with a
+/// [`LineTooLong`] error that says which line.
+struct LineLimit<R> {
+    inner: R,
+    /// The 1-based line being read.
+    line: u64,
+    /// Bytes of that line read so far.
+    len: usize,
+}
+
+/// The error [`LineLimit`] returns, inside an [`io::Error`].
+#[derive(Debug, thiserror::Error)]
+#[error("line {0} is longer than {MAX_LINE_BYTES} bytes")]
+struct LineTooLong(u64);
+
+impl<R> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        LineLimit {
+            inner,
+            line: 1,
+            len: 0,
+        }
+    }
+}
+
+impl<R: io::Read> io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &byte in &buf[..n] {
+            if byte == b'\n' {
+                self.line += 1;
+                self.len = 0;
+            } else {
+                self.len += 1;
+                if self.len > MAX_LINE_BYTES {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        LineTooLong(self.line),
+                    ));
+                }
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -188,6 +338,22 @@ pub fn read_rows<T: DeserializeOwned>(
     input: impl io::Read,
     columns: &[&str],
 ) -> Result<Vec<(u64, T)>, ReportError> {
+    let mut rows = Vec::new();
+    for_each_row(path, input, columns, |line, row| {
+        rows.push((line, row));
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// [`read_rows`], handing each row to `each` as it is read instead of collecting
+/// them, so that a million rows are never held twice.
+pub fn for_each_row<T: DeserializeOwned>(
+    path: &Path,
+    input: impl io::Read,
+    columns: &[&str],
+    mut each: impl FnMut(u64, T) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     let mut reader = csv::Reader::from_reader(input);
     let headers = reader
         .headers()
@@ -204,7 +370,6 @@ pub fn read_rows<T: DeserializeOwned>(
         });
     }
 
-    let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -216,9 +381,9 @@ pub fn read_rows<T: DeserializeOwned>(
         let row = record
             .deserialize(Some(&headers))
             .map_err(|err| csv_error(path, err, Some(&headers)))?;
-        rows.push((line, row));
+        each(line, row)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// Turns a csv error into `path:line: message`, naming the column by its header
@@ -233,6 +398,16 @@ fn csv_error(path: &Path, err: csv::Error, headers: Option<&csv::StringRecord>) 
     };
     let message = match err.into_kind() {
         csv::ErrorKind::Io(source) => {
+            if let Some(LineTooLong(line)) = source.get_ref().and_then(|e| e.downcast_ref()) {
+                return row_error(
+                    path,
+                    *line,
+                    format!(
+                        "line longer than {MAX_LINE_BYTES} bytes; a CSV written by pools has \
+                         lines of about 100 bytes"
+                    ),
+                );
+            }
             return ReportError::Read {
                 path: path.to_path_buf(),
                 source,

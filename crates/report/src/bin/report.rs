@@ -6,7 +6,8 @@
 //!
 //! Prints one line per file written, then a summary. Bad input (a missing folder,
 //! no CSVs, a malformed row) is one `Error:` line naming the file and line, and a
-//! non-zero exit; no output file is left half-written.
+//! non-zero exit; no output file is left half-written. Ctrl-C (SIGINT) or SIGTERM
+//! stops the run with exit status 130 and leaves no temporary file behind.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,21 +16,27 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
-use report::{ImageFormat, write_atomically};
+use report::ImageFormat;
 
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
 /// a Perfetto trace of it.
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Example: report --in results --out docs/img --format png,svg"
+    after_help = "Inputs are checked before anything is written: only regular files are \
+                  read, a line may be at most 1 MiB, times must be Unix seconds from 1970 \
+                  to 2100, and each per-task CSV must agree with its row in \
+                  experiments.csv. A folder that a pools run is writing is refused.\n\n\
+                  Example: report --in results --out docs/img --format png,svg"
 )]
 struct Cli {
-    /// Folder with the CSVs written by `pools --out DIR`.
+    /// Folder with the CSVs written by `pools --out DIR` (refused while a pools run
+    /// is writing there).
     #[arg(long = "in", value_name = "DIR", default_value = "results")]
     input: PathBuf,
 
-    /// Folder to write the figures and trace.json into (created if missing).
+    /// Folder to write the figures and trace.json into (created if missing). Stale
+    /// temporary files of killed report runs (.report-PID-XXXXXX.tmp) are removed.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
 
@@ -69,8 +76,45 @@ macro_rules! say {
     }};
 }
 
+/// Makes SIGINT and SIGTERM end the run at once, with a message and status 130.
+///
+/// The handler needs no clean-up of its own: every temporary file is created and
+/// renamed with both signals held back (`report::files::HoldSignals`), so when the
+/// handler runs, no temporary file exists. A signal that is ignored when `report`
+/// starts (`nohup`, a shell's background job) stays ignored.
+fn stop_on_interrupt() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+
+    extern "C" fn on_signal(_: nix::libc::c_int) {
+        const MESSAGE: &[u8] = b"\ninterrupted: no file was left half-written\n";
+        // Safety: `write` and `_exit` are async-signal-safe, and MESSAGE is static.
+        unsafe {
+            nix::libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            nix::libc::_exit(130);
+        }
+    }
+
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // Safety: the handler only makes async-signal-safe calls. Installing it and
+        // reading back the old disposition is a plain `sigaction`.
+        unsafe {
+            if let Ok(old) = sigaction(signal, &action) {
+                if old.handler() == SigHandler::SigIgn {
+                    let _ = sigaction(signal, &old);
+                }
+            }
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
+    stop_on_interrupt();
     // Read and check everything before writing anything: a bad row must not leave
     // a half-updated set of figures behind.
     let results = report::load(&cli.input)?;
@@ -104,10 +148,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&cli.out)
         .with_context(|| format!("cannot create output folder {}", cli.out.display()))?;
+    for path in report::files::remove_stale_temp_files(&cli.out).with_context(|| {
+        format!(
+            "cannot clean up stale temporary files in {}",
+            cli.out.display()
+        )
+    })? {
+        say!(
+            "removed {}, left by a report run that was killed",
+            path.display()
+        );
+    }
     let plan = report::plan(&results, &formats);
     for exporter in &plan.exporters {
-        let bytes = exporter.render(&results)?;
-        let path = write_atomically(&cli.out, &exporter.file_name(), &bytes)?;
+        let path = report::save(&cli.out, exporter.as_ref(), &results)?;
         say!("wrote {}", path.display());
     }
     for skipped in &plan.skipped {

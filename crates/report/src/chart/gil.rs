@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::lanes::{Bar, Group, Lane, Lanes};
 use super::{note_color, pool_color, tint};
-use crate::model::{HeldInterval, Pool, Results, Workload};
+use crate::model::{HeldInterval, Pool, Results, TaskRecord, Workload};
 
 /// How many switch intervals the zoomed view shows.
 const ZOOM_TURNS: f64 = 20.0;
@@ -38,12 +38,12 @@ pub fn gil_timeline(results: &Results, workload: Workload, zoom: bool) -> Option
     let at = |t: f64| (t - origin) * scale;
 
     // One lane per worker, in worker order, whether it appears in the held file,
-    // the task file, or both.
-    let mut by_worker: BTreeMap<u32, (u64, Vec<&HeldInterval>)> = BTreeMap::new();
+    // the task file, or both: its tid, its holds and its tasks.
+    let mut by_worker: BTreeMap<u32, (u64, Vec<&HeldInterval>, Vec<&TaskRecord>)> = BTreeMap::new();
     for hold in held {
         by_worker
             .entry(hold.worker)
-            .or_insert((hold.tid, Vec::new()))
+            .or_insert((hold.tid, Vec::new(), Vec::new()))
             .1
             .push(hold);
     }
@@ -51,7 +51,9 @@ pub fn gil_timeline(results: &Results, workload: Workload, zoom: bool) -> Option
         for task in &experiment.tasks {
             by_worker
                 .entry(task.worker)
-                .or_insert((task.tid, Vec::new()));
+                .or_insert((task.tid, Vec::new(), Vec::new()))
+                .2
+                .push(task);
         }
     }
 
@@ -71,13 +73,9 @@ pub fn gil_timeline(results: &Results, workload: Workload, zoom: bool) -> Option
             })
             .collect(),
     }];
-    for (worker, (tid, holds)) in &by_worker {
+    for (worker, (tid, holds, tasks)) in &by_worker {
         // The task's whole span first, pale, then the holds on top of it.
-        let tasks = experiment
-            .into_iter()
-            .flat_map(|e| &e.tasks)
-            .filter(|t| t.worker == *worker);
-        let spans = tasks.map(|t| Bar {
+        let spans = tasks.iter().map(|t| Bar {
             start: at(t.start_time),
             end: at(t.end_time),
             color: wait_color,
@@ -156,5 +154,6 @@ pub fn gil_timeline(results: &Results, workload: Workload, zoom: bool) -> Option
         ],
         lanes,
         groups,
+        note: None,
     })
 }

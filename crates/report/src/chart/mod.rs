@@ -155,7 +155,26 @@ impl Chart {
             {
                 Some(format!("no rows in gil-{workload}-held.csv"))
             }
-            _ => None,
+            Chart::GilTimeline(_) | Chart::GilZoom(_) => {
+                // One lane per GIL worker, from the held file and the task file.
+                let mut workers: Vec<u32> = results
+                    .held(workload)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|h| h.worker)
+                    .chain(
+                        results
+                            .experiment(Pool::Gil, workload)
+                            .into_iter()
+                            .flat_map(|e| e.tasks.iter().map(|t| t.worker)),
+                    )
+                    .collect();
+                workers.sort_unstable();
+                workers.dedup();
+                (workers.len() > MAX_LANES)
+                    .then(|| too_many("workers", workers.len()))
+                    .flatten()
+            }
         }
     }
 }
@@ -305,6 +324,7 @@ fn per_pool_chart(
         legend,
         lanes,
         groups,
+        note: None,
     })
 }
 
@@ -352,6 +372,7 @@ mod tests {
                 note: "makespan 0.00 s".into(),
                 color: note_color(Pool::Thread),
             }],
+            note: None,
         }
     }
 

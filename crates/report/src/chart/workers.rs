@@ -4,12 +4,24 @@
 //! identities: the process pool's lanes have different pids, the thread pools' lanes
 //! share the parent's pid and differ by tid. With fewer workers than tasks, a lane
 //! holds a queue of tasks run back to back.
+//!
+//! With thousands of tasks per worker (`pools --repeat`), the bars become narrower
+//! than a pixel, and the alternating shades that tell neighbours apart would blur
+//! into a pale mix that looks like an idle worker. So past [`MAX_BARS_PER_LANE`]
+//! tasks on one worker, each lane is drawn in one colour, shaded by how much of
+//! each pixel's time the worker spent running tasks, and the figure says so in a
+//! note under its legend. `trace.json` still has every task.
 
 use std::collections::BTreeMap;
 
 use super::lanes::{Bar, Lane, Lanes};
 use super::{per_pool_chart, pool_color, tint};
-use crate::model::{Pool, Results, TaskRecord, Workload};
+use crate::model::{Experiment, Pool, Results, TaskRecord, Workload};
+
+/// The most tasks one worker's lane shows as separate, labelled bars. A plot is
+/// about 1,300 pixels wide, so past a few hundred tasks in a lane an average task
+/// is narrower than a few pixels, and most are narrower than one.
+pub const MAX_BARS_PER_LANE: usize = 300;
 
 /// Builds the per-worker chart of one workload, or `None` if no pool ran it.
 pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
@@ -18,6 +30,28 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
         Workload::Get => "HTTP fetch: which worker ran which task",
     };
     let y_desc = "workers (processes by pid, threads by tid)";
+    let busiest = results
+        .for_workload(workload)
+        .map(|e| {
+            let mut per_worker: BTreeMap<u32, usize> = BTreeMap::new();
+            for task in &e.tasks {
+                *per_worker.entry(task.worker).or_default() += 1;
+            }
+            per_worker.into_values().max().unwrap_or(0)
+        })
+        .max()?;
+    if busiest > MAX_BARS_PER_LANE {
+        let mut chart = per_pool_chart(results, workload, title, y_desc, merged_lanes)?;
+        let tasks: usize = results.for_workload(workload).map(|e| e.tasks.len()).sum();
+        chart.note = Some(format!(
+            "{} tasks, up to {} on one worker: too many to draw one by one. \
+             Each lane is shaded by the share of each pixel's time its worker was running \
+             a task; trace.json has every task.",
+            thousands(tasks),
+            thousands(busiest)
+        ));
+        return Some(chart);
+    }
     per_pool_chart(results, workload, title, y_desc, |experiment, origin| {
         let mut by_worker: BTreeMap<u32, Vec<&TaskRecord>> = BTreeMap::new();
         for task in &experiment.tasks {
@@ -46,6 +80,45 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
             })
             .collect()
     })
+}
+
+/// One lane per worker with all its tasks in the pool's colour and without labels,
+/// for a chart with more tasks than can be told apart: the drawing routine then
+/// shades each pixel column by how much of it the tasks cover.
+fn merged_lanes(experiment: &Experiment, origin: f64) -> Vec<Lane> {
+    let mut by_worker: BTreeMap<u32, Vec<&TaskRecord>> = BTreeMap::new();
+    for task in &experiment.tasks {
+        by_worker.entry(task.worker).or_default().push(task);
+    }
+    let color = pool_color(experiment.pool);
+    by_worker
+        .values()
+        .map(|tasks| Lane {
+            label: worker_label(experiment.pool, tasks),
+            bars: tasks
+                .iter()
+                .map(|task| Bar {
+                    start: task.start_time - origin,
+                    end: task.end_time - origin,
+                    color,
+                    text: None,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// `process pid 1234` for a process worker, `thread tid 5678` for a thread: the id
@@ -86,6 +159,15 @@ mod tests {
         assert_eq!(worker_label(Pool::Process, &[&t]), "process pid 100");
         assert_eq!(worker_label(Pool::Thread, &[&t]), "thread tid 200");
         assert_eq!(worker_label(Pool::Gil, &[&t]), "gil tid 200");
+    }
+
+    /// Large counts get thousands separators.
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     /// A worker that changed pid lists both, once each.
