@@ -419,12 +419,15 @@ fn check_args(program: &Program, args: &[String], whole: bool, quoted: &Quoted) 
     let accepted = help_with(program, args);
     let help = match &accepted {
         Ok(help) => help.clone(),
-        Err(_) => args
-            .first()
-            .filter(|a| !a.starts_with('-'))
-            .and_then(|sub| help_with(program, std::slice::from_ref(sub)).ok())
-            .or_else(|| help_with(program, &[]).ok())
-            .unwrap_or_default(),
+        Err(error) => match args.first().filter(|a| !a.starts_with('-')) {
+            // The first argument is a subcommand or a positional value.
+            Some(sub) => match help_with(program, std::slice::from_ref(sub)) {
+                Ok(help) => help,
+                // The parser rejects it: the flags after it mean nothing.
+                Err(_) => return vec![rejected(program, error, quoted)],
+            },
+            None => help_with(program, &[]).unwrap_or_default(),
+        },
     };
     for (flag, value) in flags {
         if !mentions(&help, &flag) {
@@ -444,15 +447,21 @@ fn check_args(program: &Program, args: &[String], whole: bool, quoted: &Quoted) 
         }
     }
     if let (true, true, Err(error)) = (whole, problems.is_empty(), accepted) {
-        // Something the checks above cannot see: a value of the wrong type, an
-        // unknown subcommand, a missing argument. Quote the parser's own words.
-        let first = error
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("(no message)");
-        problems.push(quoted.problem(format!("{} rejects these arguments: {first}", program.name)));
+        // Something the checks above cannot see: a value of the wrong type, a
+        // missing argument.
+        problems.push(rejected(program, &error, quoted));
     }
     problems
+}
+
+/// The parser rejected the arguments: say so in its own words (its `error` line).
+fn rejected(program: &Program, stderr: &str, quoted: &Quoted) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.to_lowercase().contains("error"))
+        .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("(no message)");
+    quoted.problem(format!("{} rejects it: {}", program.name, line.trim()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -461,6 +470,7 @@ fn check_args(program: &Program, args: &[String], whole: bool, quoted: &Quoted) 
 /// The program a `cargo run` or `cargo bench` command ends up running, if any.
 fn cargo_program(quoted: &Quoted, problems: &mut Vec<String>) -> Option<Program> {
     let words = &quoted.words;
+    let before = problems.len();
     let packages = cargo_args(words, &["-p", "--package"]);
     let in_packages = |t: &&Target| packages.is_empty() || packages.contains(&t.package);
     for package in &packages {
@@ -502,6 +512,8 @@ fn cargo_program(quoted: &Quoted, problems: &mut Vec<String>) -> Option<Program>
                 .collect();
             match (packages.len(), bins.as_slice()) {
                 (1, [bin]) => Some((*bin).clone()),
+                // Already reported: a package or target that does not exist.
+                _ if problems.len() > before => None,
                 _ => {
                     problems.push(quoted.problem("names no single binary to run"));
                     None
