@@ -1,7 +1,8 @@
 //! Keeps the docs honest: every command quoted in README.md, docs/, the crate and
-//! script READMEs and the examples' headers names a package, binary, example, bench or
-//! script that exists, with flags and flag values it accepts; every image and every
-//! page a page links to exists; and every example runs.
+//! script READMEs and the `//!` header of each crate, binary, bench and example names
+//! a package, binary, example, bench or script that exists, with flags and flag values
+//! it accepts; every image and every page a page links to exists; and every example
+//! runs, with the quick arguments its header gives, and prints what its header promises.
 //!
 //! Names come from `cargo metadata`, never from a text search. Flags and values are
 //! checked against the program's own parser: each quoted command is run again with
@@ -11,6 +12,10 @@
 //!
 //! Each check collects every offending `page:line` before it fails, so that one run
 //! shows a doc writer all of them.
+//!
+//! What this cannot see: a value a program checks only after parsing (`pools
+//! --task-timeout` takes a string; `scripts/bench.sh --repeat` is checked after its
+//! option loop), and the values of flags that have no `--help` to list them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -157,15 +162,15 @@ fn executable(target: &Target) -> PathBuf {
 // ---------------------------------------------------------------------------------
 // Finding the quoted commands.
 
-/// Every Markdown file a reader is pointed to, and the examples, whose `//!` headers
-/// say how to run them.
+/// Every Markdown file a reader is pointed to, and the file at the root of each target
+/// (library, binary, bench, example), whose `//!` header says how to run it.
 fn pages() -> Vec<PathBuf> {
     let root = root();
     let mut pages = vec![root.join("README.md"), root.join("scripts/README.md")];
     for dir in ["docs", "crates"] {
         collect_md(&root.join(dir), &mut pages);
     }
-    for target in targets().iter().filter(|t| t.kind == "example") {
+    for target in targets() {
         pages.push(target.src.clone());
     }
     pages.retain(|p| p.exists());
