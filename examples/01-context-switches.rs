@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! cargo run --release --example 01-context-switches
+//! cargo run --release --example 01-context-switches -- --quick   # fibonacci(20..28)
 //! ```
 //!
 //! Runs the same Fibonacci tasks on the three pools and prints the context switches
 //! the kernel counted (`getrusage`). Expect the GIL pool to show hundreds of
 //! *voluntary* switches: its threads keep blocking on the lock and handing it over.
 //! The process and thread pools mostly show *involuntary* switches: the kernel
-//! time-slicing 8 busy workers over the cores.
+//! time-slicing 8 busy workers over the cores. The last column counts how often the
+//! simulated GIL changed hands, so it is 0 for the process and thread pools.
+//!
+//! `--quick` runs much smaller tasks: too small for the counts to mean much, but
+//! enough for the tests to run every pool in a moment.
 
 use std::time::Duration;
 
@@ -16,7 +21,11 @@ use pools::experiment::{PoolConfig, run};
 use pools::{Fibonacci, PoolKind, StartMethod};
 
 fn main() -> anyhow::Result<()> {
-    let inputs: Vec<u32> = (34..42).collect();
+    let inputs: Vec<u32> = if quick() {
+        (20..28).collect()
+    } else {
+        (34..42).collect()
+    };
     println!("fibonacci over {inputs:?} on 8 workers\n");
     println!(
         "{:<8} {:>10} {:>10} {:>12} {:>12}",
@@ -43,4 +52,8 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn quick() -> bool {
+    std::env::args().any(|arg| arg == "--quick")
 }

@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! cargo run --release --example 04-draw-your-own-chart
+//! cargo run --release --example 04-draw-your-own-chart -- --quick   # fibonacci(20..28)
 //! ```
 //!
 //! The experiment gives 2 workers 8 Fibonacci tasks, longest first, on the process
 //! and GIL pools. Expect `results/own-chart/fibo-workers.png` to show each process
 //! worker running several tasks back to back (an idle worker takes the next input),
-//! and the GIL pool's two threads taking turns.
+//! and the GIL pool's two threads taking turns, in `results/own-chart/gil-timeline.png`.
+//! `--quick` draws the same two charts from much smaller tasks.
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,7 +22,11 @@ use report::{Chart, ChartFile, Exporter, ImageFormat, Workload};
 fn main() -> anyhow::Result<()> {
     let dir = Path::new("results/own-chart");
     std::fs::create_dir_all(dir)?;
-    let inputs: Vec<u32> = (34..42).rev().collect();
+    let inputs: Vec<u32> = if std::env::args().any(|arg| arg == "--quick") {
+        (20..28).rev().collect()
+    } else {
+        (34..42).rev().collect()
+    };
 
     let mut experiments = Vec::new();
     // The process pool first: fork needs this program to be single-threaded.

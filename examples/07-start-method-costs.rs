@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example 07-start-method-costs
+//! cargo run --release --example 07-start-method-costs -- --quick   # 3 rounds, not 20
 //! ```
 //!
 //! `fork` copies this process; `forkserver` asks a small process forked at start-up
 //! to fork; `spawn` starts the program from scratch, which costs an `exec`, a dynamic
 //! link and Rust's start-up per worker. Expect fork and forkserver to take a
-//! millisecond or two, and spawn several times more.
+//! millisecond or two, and spawn several times more. `--quick` measures 3 rounds
+//! instead of 20: enough to see every start method work, not to compare them.
 
 use std::time::Instant;
 
@@ -19,11 +21,15 @@ fn main() -> anyhow::Result<()> {
     // The forkserver must start while this program is still single-threaded.
     pools::forkserver::start(&registry)?;
 
-    const ROUNDS: usize = 20;
-    println!("start 8 workers, run one tiny task on each, stop them ({ROUNDS} rounds)\n");
+    let rounds: usize = if std::env::args().any(|arg| arg == "--quick") {
+        3
+    } else {
+        20
+    };
+    println!("start 8 workers, run one tiny task on each, stop them ({rounds} rounds)\n");
     for method in StartMethod::ALL {
-        let mut times = Vec::with_capacity(ROUNDS);
-        for _ in 0..ROUNDS {
+        let mut times = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
             let started = Instant::now();
             let mut pool = ProcessPool::new(8, method)?;
             // One task per worker, so that every worker has really started.
@@ -37,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{:<11} median {:>7.2} ms   best {:>7.2} ms",
             method.name(),
-            times[ROUNDS / 2],
+            times[rounds / 2],
             times[0]
         );
     }
