@@ -735,9 +735,12 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("the disk is full"), "{err}");
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "the previous run's file\n"
+        let kept = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            kept == "the previous run's file\n",
+            "the previous file was overwritten: now {} bytes, {} lines",
+            kept.len(),
+            kept.lines().count()
         );
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
