@@ -87,7 +87,10 @@ fn fib_run_writes_files_with_the_right_pids() {
     assert_eq!(experiments.len(), 4);
     assert_eq!(experiments[1][0], "process-fibo");
     assert_eq!(experiments[1][5], "fork");
-    // The GIL intervals recorded in the file never overlap.
+    // The GIL intervals recorded in the file never overlap. The file holds Unix times
+    // only, read from the system clock, so a step of that clock during the run could
+    // flip this; `tests/threads.rs` checks the same claim on the monotonic clock. This
+    // check is on what the file says, which `report` draws.
     let held = rows(&dir.path().join("gil-fibo-held.csv"));
     assert_eq!(held[0], ["worker", "tid", "acquired_at", "released_at"]);
     let mut spans: Vec<(f64, f64)> = held[1..]
@@ -132,6 +135,10 @@ fn rows_of(dir: &tempfile::TempDir, name: &str) -> Vec<Vec<String>> {
 }
 
 /// With the built-in server, the GETs overlap in every pool, the GIL pool included.
+///
+/// Read from the CSV files, whose times are Unix times from the system clock: a step
+/// of that clock during the run could flip the check. For the GIL pool the same claim
+/// is checked on the monotonic clock in `tests/threads.rs`.
 ///
 /// Each wait is a full second, so the claim holds unless a worker starts its wait a
 /// second after another has started its own. With waits of 200-400 ms the GIL pool's
