@@ -390,7 +390,17 @@ fn zombie_children(parent: i32) -> Vec<i32> {
 fn a_stopped_worker_times_out() {
     for method in StartMethod::ALL {
         let mut pool = ProcessPool::new(2, method).unwrap();
-        pool.set_task_timeout(Some(Duration::from_millis(300)));
+        // Both workers answer once first, and the limit is seconds: a worker counts as
+        // busy from the moment its input is sent, so one still starting up (a spawn
+        // worker loads the program anew) could pass a limit of 300 ms under heavy
+        // load, and be the one cut off (it was, once, at a load average above 100).
+        // The stopped worker never answers, so the limit's size does not matter to it.
+        assert!(
+            pool.map(&Misbehave, &[Act::Pid, Act::Pid])
+                .iter()
+                .all(Result::is_ok)
+        );
+        pool.set_task_timeout(Some(Duration::from_secs(3)));
         let pids = pool.pids();
         kill(Pid::from_raw(pids[1]), Signal::SIGSTOP).unwrap();
         // Inputs go out in order, one per worker: worker 1 is given input 1.
@@ -422,7 +432,8 @@ fn a_stopped_worker_times_out() {
 /// would have ended.
 fn a_long_task_times_out() {
     let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
-    pool.set_task_timeout(Some(Duration::from_millis(300)));
+    // Seconds, not milliseconds, for the same reason as in `a_stopped_worker_times_out`.
+    pool.set_task_timeout(Some(Duration::from_secs(3)));
     let pids = pool.pids();
     let started = Instant::now();
     let results = pool.map(&Misbehave, &[Act::Pid, Act::Sleep(60_000), Act::Pid]);
