@@ -5,7 +5,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_wait::{Client, DelayServer, FetchError, UrlProblem, check_template, http_fetch};
 use socket2::{Domain, Socket, Type};
@@ -29,35 +29,51 @@ fn fetch_waits_as_asked() {
 
 /// Eight 1 s requests from eight threads overlap: all are in flight at one moment,
 /// so together they take far less than the 8 s they would take one after another.
+///
+/// Timed on the monotonic clock around each call, beside the wall-clock times that
+/// `fetch` records: a step of the system clock during the test (NTP, a suspend)
+/// could make the recorded times disagree with each other, but not these.
 #[test]
 fn concurrent_fetches_overlap() {
     let server = DelayServer::start().unwrap();
     let client = Client::default();
     let template = server.url_template();
-    let records: Vec<_> = thread::scope(|scope| {
+    let spans: Vec<(Instant, Instant)> = thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
-            .map(|_| scope.spawn(|| client.fetch(&template, 1000)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let start = Instant::now();
+                    let fetched = client.fetch(&template, 1000).unwrap();
+                    assert_eq!(fetched.status, 200);
+                    (start, Instant::now())
+                })
+            })
             .collect();
         handles
             .into_iter()
-            .map(|handle| handle.join().unwrap().unwrap())
+            .map(|handle| handle.join().unwrap())
             .collect()
     });
-    let first_start = records
-        .iter()
-        .map(|r| r.start)
-        .fold(f64::INFINITY, f64::min);
-    let last_start = records.iter().map(|r| r.start).fold(0.0, f64::max);
-    let first_end = records.iter().map(|r| r.end).fold(f64::INFINITY, f64::min);
-    let last_end = records.iter().map(|r| r.end).fold(0.0, f64::max);
+    let first_start = spans.iter().map(|s| s.0).min().unwrap();
+    let last_start = spans.iter().map(|s| s.0).max().unwrap();
+    let first_end = spans.iter().map(|s| s.1).min().unwrap();
+    let last_end = spans.iter().map(|s| s.1).max().unwrap();
     // Overlap: the last request started before the first one finished.
-    assert!(last_start < first_end, "{records:#?}");
-    assert!(records.iter().all(|r| r.elapsed() >= 1.0), "{records:#?}");
+    assert!(last_start < first_end, "{spans:#?}");
+    assert!(
+        spans
+            .iter()
+            .all(|(start, end)| *end - *start >= Duration::from_secs(1)),
+        "{spans:#?}"
+    );
     // Implied by the overlap, but it is the claim: one after another, these would
     // take at least 8 s (each took 1 s or more). About 1 s is typical; a machine
     // would have to stall for seconds to reach the 4 s bound.
     let total = last_end - first_start;
-    assert!(total < 4.0, "8 concurrent 1 s fetches took {total:.3} s");
+    assert!(
+        total < Duration::from_secs(4),
+        "8 concurrent 1 s fetches took {total:?}"
+    );
 }
 
 /// A port with nothing behind it gives a `Refused` error that names the URL.

@@ -23,7 +23,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::PoolKind;
@@ -45,6 +45,12 @@ pub struct HeldInterval {
     pub acquired_at: f64,
     /// When it released the lock, in Unix seconds.
     pub released_at: f64,
+    /// The same two moments on the monotonic clock, which is never stepped: the
+    /// tests check order and overlap on these, so that a wall-clock step (NTP, a
+    /// suspend) during a run cannot make two intervals look as if they overlapped.
+    pub acquired_instant: Instant,
+    /// See `acquired_instant`.
+    pub released_instant: Instant,
 }
 
 /// The state behind the lock's mutex (CPython keeps the same three fields).
@@ -157,6 +163,8 @@ pub struct GilGuard<'a> {
     tid: i32,
     /// When this guard last took the lock, in Unix seconds.
     acquired_at: f64,
+    /// The same moment on the monotonic clock.
+    acquired_instant: Instant,
     /// Whether this guard holds the lock right now.
     holding: bool,
     held: Vec<HeldInterval>,
@@ -171,6 +179,7 @@ impl<'a> GilGuard<'a> {
             worker,
             tid: nix::unistd::gettid().as_raw(),
             acquired_at: fib::unix_now(),
+            acquired_instant: Instant::now(),
             holding: true,
             held: Vec::new(),
         }
@@ -193,6 +202,8 @@ impl<'a> GilGuard<'a> {
             tid: self.tid,
             acquired_at: self.acquired_at,
             released_at: fib::unix_now(),
+            acquired_instant: self.acquired_instant,
+            released_instant: Instant::now(),
         });
         self.holding = false;
         self.gil.drop_gil(self.worker, forced);
@@ -201,6 +212,7 @@ impl<'a> GilGuard<'a> {
     fn reacquire(&mut self) {
         self.gil.take(self.worker);
         self.acquired_at = fib::unix_now();
+        self.acquired_instant = Instant::now();
         self.holding = true;
     }
 
@@ -280,14 +292,15 @@ impl GilThreadPool {
         self.gil.switches()
     }
 
-    /// Every interval during which a worker held the GIL so far, sorted by time.
+    /// Every interval during which a worker held the GIL so far, in the order they
+    /// were taken (sorted on the monotonic clock).
     pub fn held_intervals(&self) -> Vec<HeldInterval> {
         let mut held = self
             .held
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        held.sort_by(|a, b| a.acquired_at.total_cmp(&b.acquired_at));
+        held.sort_by_key(|h| h.acquired_instant);
         held
     }
 }
@@ -330,5 +343,47 @@ impl Executor for GilThreadPool {
                 finished
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Step 3 of the header: a forced drop returns only once another worker has
+    /// taken the GIL, so the thread that was asked to let go cannot take it straight
+    /// back. (Without the wait, it would return at once, with the GIL still free.)
+    #[test]
+    fn a_forced_drop_waits_until_another_worker_has_the_gil() {
+        let gil = Gil::new(Duration::from_millis(1));
+        gil.take(0);
+        let seen_on_return = Mutex::new(None);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                gil.drop_gil(0, true);
+                let state = gil.lock_state();
+                *seen_on_return.lock().unwrap() = Some((state.locked, state.last_holder));
+            });
+            // Once the GIL is free, the drop has begun...
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while gil.lock_state().locked {
+                assert!(Instant::now() < deadline, "the GIL was never dropped");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // ...and a drop that does not wait returns within moments. Half a second
+            // lets it do so however loaded the machine; a correct drop cannot return
+            // before `take(1)` below, so this pause never makes the check fail.
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while seen_on_return.lock().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            gil.take(1);
+        });
+        assert_eq!(
+            seen_on_return.into_inner().unwrap(),
+            Some((true, Some(1))),
+            "(locked, last holder) when the forced drop returned: it did not wait for \
+             worker 1 to take the GIL"
+        );
     }
 }

@@ -720,6 +720,85 @@ mod tests {
         assert!(err.to_string().ends_with("is not a regular file"), "{err}");
     }
 
+    /// A write that fails half-way leaves the previous file as it was, and no
+    /// temporary file: the half-written one is removed, never renamed into place.
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thread-fibo.csv");
+        std::fs::write(&path, "the previous run's file\n").unwrap();
+        let err = write_atomically(&path, |w| {
+            for i in 0..10_000 {
+                w.write_record([i.to_string(), "a row of the new file".into()])?;
+            }
+            Err(io::Error::other("the disk is full").into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("the disk is full"), "{err}");
+        let kept = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            kept == "the previous run's file\n",
+            "the previous file was overwritten: now {} bytes, {} lines",
+            kept.len(),
+            kept.lines().count()
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["thread-fibo.csv"]);
+    }
+
+    /// SIGINT and SIGTERM are held back on the writing thread while a file is being
+    /// written, and only then: a result's `Display` (called during the write) sees
+    /// them blocked, and the mask is back as it was afterwards.
+    #[test]
+    fn signals_are_held_back_while_a_file_is_written() {
+        use nix::sys::signal::{SigSet, Signal};
+        use std::cell::Cell;
+
+        /// Records whether SIGINT and SIGTERM were blocked when it was formatted.
+        struct Spy(Cell<Option<bool>>);
+        impl std::fmt::Display for Spy {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mask = SigSet::thread_get_mask().unwrap();
+                self.0.set(Some(
+                    mask.contains(Signal::SIGINT) && mask.contains(Signal::SIGTERM),
+                ));
+                f.write_str("spy")
+            }
+        }
+
+        let held = |mask: SigSet| mask.contains(Signal::SIGINT) || mask.contains(Signal::SIGTERM);
+        assert!(!held(SigSet::thread_get_mask().unwrap()), "held before");
+        let dir = tempfile::tempdir().unwrap();
+        let record = TaskRecord {
+            index: 0,
+            start: 1.0,
+            end: 2.0,
+            worker: 0,
+            pid: 1,
+            tid: 1,
+            output: Spy(Cell::new(None)),
+        };
+        write_tasks(
+            &dir.path().join("t.csv"),
+            "t",
+            &[1],
+            std::slice::from_ref(&record),
+        )
+        .unwrap();
+        assert_eq!(
+            record.output.0.get(),
+            Some(true),
+            "not held during the write"
+        );
+        assert!(
+            !held(SigSet::thread_get_mask().unwrap()),
+            "still held after"
+        );
+    }
+
     /// Nothing but the final file is left in the folder.
     #[test]
     fn no_temporary_file_is_left_behind() {

@@ -87,7 +87,10 @@ fn fib_run_writes_files_with_the_right_pids() {
     assert_eq!(experiments.len(), 4);
     assert_eq!(experiments[1][0], "process-fibo");
     assert_eq!(experiments[1][5], "fork");
-    // The GIL intervals recorded in the file never overlap.
+    // The GIL intervals recorded in the file never overlap. The file holds Unix times
+    // only, read from the system clock, so a step of that clock during the run could
+    // flip this; `tests/threads.rs` checks the same claim on the monotonic clock. This
+    // check is on what the file says, which `report` draws.
     let held = rows(&dir.path().join("gil-fibo-held.csv"));
     assert_eq!(held[0], ["worker", "tid", "acquired_at", "released_at"]);
     let mut spans: Vec<(f64, f64)> = held[1..]
@@ -132,6 +135,10 @@ fn rows_of(dir: &tempfile::TempDir, name: &str) -> Vec<Vec<String>> {
 }
 
 /// With the built-in server, the GETs overlap in every pool, the GIL pool included.
+///
+/// Read from the CSV files, whose times are Unix times from the system clock: a step
+/// of that clock during the run could flip the check. For the GIL pool the same claim
+/// is checked on the monotonic clock in `tests/threads.rs`.
 ///
 /// Each wait is a full second, so the claim holds unless a worker starts its wait a
 /// second after another has started its own. With waits of 200-400 ms the GIL pool's
@@ -205,28 +212,181 @@ fn bad_input_is_one_clear_line() {
     }
 }
 
-/// When the parent is SIGKILLed mid-run, its workers go too (Python's stay).
+/// When the parent is SIGKILLed mid-run, its workers go too (Python's stay), under
+/// every start method, and so does the forkserver.
+///
+/// Nothing here depends on how fast the machine is: the workers wait on a server
+/// that never answers (for the client's 35 s timeout), and every child is stopped
+/// with SIGSTOP before the parent is killed. A stopped process runs no code, so it
+/// cannot exit on its own by reading end-of-file or failing to write a result: only
+/// the death signal (SIGKILL, which ends a stopped process too) can end it.
 #[test]
 fn workers_die_with_their_parent() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = long_run(dir.path()).stderr(Stdio::null()).spawn().unwrap();
-    let parent = child.id();
-    let workers = wait_for_children(parent, 2);
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    assert!(all_gone(&workers), "orphaned workers: {workers:?}");
+    let server = StuckServer::start();
+    for (method, expected_children) in [("fork", 2), ("spawn", 2), ("forkserver", 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = long_run(dir.path(), &server)
+            .args(["--start-method", method])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let parent = child.id();
+        // Once both GETs have reached the server, every worker is running its task, so
+        // it has armed its death signal; under forkserver, the forkserver has served
+        // the requests, so it has armed its own.
+        server.wait_for_requests(2);
+        let family = children(parent);
+        assert_eq!(family.len(), expected_children, "{method}: {family:?}");
+        for &pid in &family {
+            stop(pid);
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(
+            all_gone(&family),
+            "{method}: children outlived their parent: {}",
+            describe(&family)
+        );
+        server.forget_requests();
+    }
 }
 
-/// A run that lasts many seconds (two fibonacci(47) on two worker processes), for
-/// tests that interrupt it.
-fn long_run(out: &Path) -> Command {
+/// The built-in delay server, a child process, dies with `pools` too, though it would
+/// serve forever: stopped, and its parent SIGKILLed, it is gone.
+#[test]
+fn the_delay_server_dies_with_its_parent() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    // A thread pool, so that the server is the only child; a wait of 30 s, so that the
+    // run is still going when it is killed.
+    let mut child = pools()
+        .args(["--experiment", "get", "--pools", "thread"])
+        .args(["--get-inputs", "30000", "--out"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parent = child.id();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let base = stderr
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("GETs go to the built-in delay server at ")
+                .map(str::to_owned)
+        })
+        .expect("pools names its delay server");
+    // An answer proves the server is serving, so it has armed its death signal.
+    let answer = http_wait::http_fetch(&format!("{base}/200?sleep={{ms}}"), 0).unwrap();
+    assert_eq!(answer.status, 200);
+    let family = children(parent);
+    assert_eq!(family.len(), 1, "only the delay server: {family:?}");
+    stop(family[0]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        all_gone(&family),
+        "the delay server outlived its parent: {}",
+        describe(&family)
+    );
+}
+
+/// A server on 127.0.0.1 that answers `GET /200?sleep=0` (the first request `pools
+/// --url` makes, to check the URL) at once, and never answers any other: a task that
+/// fetches from it waits for its client's timeout, 35 s, however fast the machine.
+struct StuckServer {
+    template: String,
+    /// How many requests it is holding unanswered.
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StuckServer {
+    fn start() -> StuckServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let template = format!("http://{}/200?sleep={{ms}}", listener.local_addr().unwrap());
+        let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = waiting.clone();
+        // Lives as long as the test binary: it holds the connections it never answers.
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if request.starts_with(b"GET /200?sleep=0 ") {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\n200 OK",
+                    );
+                } else {
+                    held.push(stream);
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        StuckServer { template, waiting }
+    }
+
+    /// Waits (at most 20 s) until `n` requests are being held.
+    fn wait_for_requests(&self, n: usize) {
+        use std::sync::atomic::Ordering;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.waiting.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "{n} requests never arrived");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts counting afresh, for the next run.
+    fn forget_requests(&self) {
+        self.waiting.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A run that lasts until it is stopped: two GETs on two worker processes, sent to
+/// `server`, which never answers them.
+fn long_run(out: &Path, server: &StuckServer) -> Command {
     let mut command = pools();
     command
-        .args(["--experiment", "fib", "--pools", "process"])
-        .args(["--fib-inputs", "47,47", "--out"])
+        .args(["--experiment", "get", "--pools", "process"])
+        .args(["--get-inputs", "30000,30000", "--url", &server.template])
+        .arg("--out")
         .arg(out)
         .stdout(Stdio::null());
     command
+}
+
+/// Stops `pid` with SIGSTOP and waits (at most 10 s) until it is stopped.
+fn stop(pid: u32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state(pid) != Some('T') {
+        assert!(Instant::now() < deadline, "{pid} did not stop");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Each pid with its state letter, for a failure message.
+fn describe(pids: &[u32]) -> String {
+    let states: Vec<String> = pids
+        .iter()
+        .map(|&p| format!("{p} ({})", state(p).unwrap_or('-')))
+        .collect();
+    states.join(", ")
 }
 
 /// Waits (at most 20 s) until `parent` has `n` children, and returns them.
@@ -252,24 +412,40 @@ fn all_gone(pids: &[u32]) -> bool {
     pids.iter().all(|&p| !running(p))
 }
 
-/// The children of `pid`, from /proc.
+/// The children of `pid` (of any of its threads), found by scanning `/proc` for
+/// processes whose parent it is.
 fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue; // gone meanwhile
+        };
+        // After the parenthesised name: the state, then the parent's pid.
+        let ppid = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split(' ').nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            found.push(child);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The state letter of `pid` (`R`, `S`, `T`, `Z`, ...), or `None` if it is gone.
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state is the first field after the parenthesised command name.
+    stat.rsplit_once(") ")?.1.chars().next()
 }
 
 /// Whether `pid` is a running (not zombie) process.
 fn running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the first field after the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
+    state(pid).is_some_and(|s| s != 'Z' && s != 'X')
 }
 
 /// Ctrl-C (SIGINT to the whole process group, as a terminal sends it) stops the run
@@ -280,7 +456,8 @@ fn ctrl_c_stops_everything() {
     use std::os::unix::process::CommandExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut command = long_run(dir.path());
+    let server = StuckServer::start();
+    let mut command = long_run(dir.path(), &server);
     command.stderr(Stdio::piped()).process_group(0);
     // Safety: resetting a signal disposition is async-signal-safe. A test runner
     // started in the background may have told us to ignore SIGINT; the child must not.
@@ -296,6 +473,7 @@ fn ctrl_c_stops_everything() {
     }
     let child = command.spawn().unwrap();
     let parent = child.id();
+    server.wait_for_requests(2);
     let workers = wait_for_children(parent, 2);
     // Like a terminal's Ctrl-C: the signal goes to every process in the group.
     nix::sys::signal::killpg(
@@ -313,6 +491,240 @@ fn ctrl_c_stops_everything() {
         0,
         "a file was left"
     );
+}
+
+/// A run whose one file takes a while to write: 300,000 rows, about 24 MB (about a
+/// second in a debug build, a tenth of that optimised). The tasks themselves are tiny.
+const BIG_WRITE: [&str; 10] = [
+    "--experiment",
+    "fib",
+    "--pools",
+    "thread",
+    "--fib-inputs",
+    "1",
+    "--repeat",
+    "300000",
+    "--workers",
+    "2",
+];
+
+/// The rows a complete `thread-fibo.csv` of [`BIG_WRITE`] has, header included.
+const BIG_WRITE_ROWS: usize = 300_001;
+
+/// A command that runs [`BIG_WRITE`] into `out`, in a process group of its own, with
+/// SIGINT at its default (a test runner started in the background may ignore it).
+fn big_write(out: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
+
+    let mut command = pools();
+    command
+        .args(BIG_WRITE)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // Safety: resetting a signal disposition is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGINT,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+            .map(drop)
+            .map_err(std::io::Error::from)
+        });
+    }
+    command
+}
+
+/// The names and contents of the files in `dir`.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    names(dir)
+        .into_iter()
+        .map(|name| {
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Waits until a file in `dir` is being written: one that was not in `before` and
+/// already holds data, or one of `before` whose size has changed. This does not
+/// assume how the program writes (into a temporary file or straight into the final
+/// one). Panics if `child` exits first, or after 60 s.
+fn wait_for_a_write(
+    dir: &Path,
+    before: &std::collections::BTreeMap<String, Vec<u8>>,
+    child: &mut std::process::Child,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name().into_string().unwrap();
+            let len = entry.metadata().map_or(0, |m| m.len());
+            let writing = match before.get(&name) {
+                None => len > 0,
+                Some(old) => len != old.len() as u64,
+            };
+            if writing {
+                return;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("pools ended ({status}) before any write was seen");
+        }
+        assert!(Instant::now() < deadline, "no write began within 60 s");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Whether `text` is the whole `thread-fibo.csv` of [`BIG_WRITE`]: every row, the
+/// last one complete.
+fn is_whole_big_csv(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text.lines().collect();
+    text.ends_with('\n')
+        && lines.len() == BIG_WRITE_ROWS
+        && lines
+            .last()
+            .is_some_and(|l| l.starts_with("thread-fibo-299999,") && l.split(',').count() == 9)
+}
+
+/// SIGKILL, which nothing can hold back, while a file is being written: every file
+/// under its final name is either the previous run's, byte for byte, or the new one
+/// whole. Never half of one: each file is written to a temporary file and renamed
+/// into place. The temporary file the killed run leaves is removed by the next run.
+#[test]
+fn a_run_killed_while_writing_leaves_no_half_written_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    // A previous run's files, which the killed run was about to replace.
+    run_into(
+        out,
+        &[
+            "--experiment",
+            "fib",
+            "--pools",
+            "thread",
+            "--fib-inputs",
+            "5",
+        ],
+    );
+    let before = snapshot(out);
+    let mut child = big_write(out).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_a_write(out, &before, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    for (name, bytes) in snapshot(out) {
+        if name.starts_with(".pools-") {
+            continue; // the killed run's temporary file: not a result
+        }
+        let old = before.get(&name);
+        let whole_new = match name.as_str() {
+            "thread-fibo.csv" => is_whole_big_csv(&bytes),
+            "experiments.csv" => String::from_utf8_lossy(&bytes)
+                .lines()
+                .any(|l| l.starts_with("thread-fibo,thread,fibonacci,300000,")),
+            _ => false,
+        };
+        assert!(
+            old == Some(&bytes) || whole_new,
+            "{name} is half-written: {} bytes, {} lines",
+            bytes.len(),
+            String::from_utf8_lossy(&bytes).lines().count()
+        );
+    }
+    // The next run removes what the killed one left.
+    run_into(
+        out,
+        &[
+            "--experiment",
+            "fib",
+            "--pools",
+            "thread",
+            "--fib-inputs",
+            "5",
+        ],
+    );
+    assert_eq!(names(out), ["experiments.csv", "thread-fibo.csv"]);
+}
+
+/// Ctrl-C while a file is being written: the signal is held back until the
+/// experiment's files and its row of experiments.csv are all in place, then the run
+/// stops (status 130, one "interrupted" line). So the folder holds the new file whole,
+/// a row that describes it, and no temporary file.
+#[test]
+fn ctrl_c_while_writing_waits_for_the_experiments_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let before = snapshot(out);
+    let mut child = big_write(out).spawn().unwrap();
+    wait_for_a_write(out, &before, &mut child);
+    // Like a terminal's Ctrl-C: the signal goes to every process in the group.
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_eq!(stderr.matches("interrupted").count(), 1, "{stderr}");
+    assert_eq!(
+        names(out),
+        ["experiments.csv", "thread-fibo.csv"],
+        "a file is missing, or a temporary file was left"
+    );
+    let csv = std::fs::read(out.join("thread-fibo.csv")).unwrap();
+    assert!(is_whole_big_csv(&csv), "thread-fibo.csv is half-written");
+    let tags: Vec<String> = experiment_rows(out).into_iter().map(|r| r.0).collect();
+    assert_eq!(
+        tags,
+        ["thread-fibo"],
+        "experiments.csv does not describe it"
+    );
+}
+
+/// Every file a run writes has the mode of any new file, 0666 less the umask (a
+/// temporary file's own is 0600, which would hide the results from the group).
+#[test]
+fn files_have_the_mode_of_new_files() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    for umask in [0o022, 0o007, 0o077] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = pools();
+        command
+            .args(["--experiment", "fib", "--pools", "thread,gil"])
+            .args(["--fib-inputs", "5", "--out"])
+            .arg(dir.path());
+        // Safety: `umask` is async-signal-safe and touches no memory.
+        unsafe {
+            command.pre_exec(move || {
+                libc::umask(umask);
+                Ok(())
+            });
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let files = names(dir.path());
+        assert_eq!(files.len(), 4, "{files:?}");
+        for name in files {
+            let mode = std::fs::metadata(dir.path().join(&name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(
+                mode,
+                0o666 & !umask,
+                "{name}: {mode:o} under umask {umask:03o}"
+            );
+        }
+    }
 }
 
 /// Runs `pools` with `args` into `out` and expects a refusal: a non-zero exit and one
@@ -485,7 +897,11 @@ fn a_busy_out_folder_is_refused() {
 #[test]
 fn two_runs_into_one_folder_the_second_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut first = long_run(dir.path()).stderr(Stdio::null()).spawn().unwrap();
+    let server = StuckServer::start();
+    let mut first = long_run(dir.path(), &server)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let workers = wait_for_children(first.id(), 2);
     refused(
         dir.path(),
@@ -668,7 +1084,8 @@ fn stale_temporary_files_of_killed_runs_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
     // A run killed with SIGKILL: its pid is dead (and reaped) once `wait` returns.
-    let mut killed = long_run(&out.join("elsewhere"))
+    let server = StuckServer::start();
+    let mut killed = long_run(&out.join("elsewhere"), &server)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

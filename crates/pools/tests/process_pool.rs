@@ -6,14 +6,15 @@
 //! - `spawn` workers re-run this very program, so `main` must start with
 //!   `serve_if_worker`, and the forkserver must start before anything else.
 
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{Mono, any_overlap};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pools::{
-    Context, Executor, Fibonacci, ProcessPool, Registered, StartMethod, Task, TaskError,
-    WorkerDeath,
-};
+use pools::{Context, Executor, Fibonacci, ProcessPool, Registered, StartMethod, Task, TaskError};
 use serde::{Deserialize, Serialize};
 
 /// A task that misbehaves on purpose, depending on its input.
@@ -56,17 +57,18 @@ impl Task for Misbehave {
     }
 }
 
-fn registry() -> [Registered; 2] {
+fn registry() -> [Registered; 3] {
     [
         Registered::task::<Fibonacci>(),
         Registered::task::<Misbehave>(),
+        Registered::task::<Mono<Fibonacci>>(),
     ]
 }
 
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 12] = [
+    let checks: [(&str, fn()); 13] = [
         (
             "fibonacci tasks overlap across processes",
             fibonacci_tasks_overlap,
@@ -83,6 +85,10 @@ fn main() {
         (
             "a killed worker breaks the pool and is reaped",
             a_killed_worker_breaks_the_pool,
+        ),
+        (
+            "a worker that kills itself is named",
+            a_worker_that_kills_itself_is_named,
         ),
         (
             "an idle worker killed between maps is noticed",
@@ -135,22 +141,19 @@ fn results_are_right_under_every_start_method() {
     }
 }
 
-/// Fibonacci tasks on separate worker processes run at the same time: their recorded
-/// intervals overlap (on one core the kernel interleaves them; on two or more they run
-/// truly in parallel).
+/// Fibonacci tasks on separate worker processes run at the same time: their intervals
+/// overlap (on one core the kernel interleaves them; on two or more they run truly in
+/// parallel). The intervals are read on the monotonic clock, which is one clock for
+/// all processes on Linux and is never stepped (see `common`).
 fn fibonacci_tasks_overlap() {
     for method in StartMethod::ALL {
         let mut pool = ProcessPool::new(4, method).unwrap();
-        let mut spans: Vec<(f64, f64)> = pool
-            .map(&Fibonacci, &[32, 32, 32, 32])
+        let spans: Vec<(u64, u64)> = pool
+            .map(&Mono(Fibonacci), &[32, 32, 32, 32])
             .into_iter()
-            .map(|r| r.map(|t| (t.start, t.end)).unwrap())
+            .map(|r| r.map(|t| (t.output.start_ns, t.output.end_ns)).unwrap())
             .collect();
-        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
-        assert!(
-            spans.windows(2).any(|w| w[1].0 < w[0].1),
-            "{method}: {spans:?}"
-        );
+        assert!(any_overlap(spans.clone()), "{method}: {spans:?}");
     }
 }
 
@@ -193,57 +196,103 @@ fn a_failing_task_fails_alone() {
     assert!(pool.map(&Misbehave, &[Act::Pid]).pop().unwrap().is_ok());
 }
 
-/// A worker that dies mid-map fails every pending task with an error naming its pid
-/// and signal, promptly, and no zombie is left.
+/// A worker killed mid-map (here worker 1, by its pid, from outside) fails the task it
+/// held with an error naming exactly that worker, its pid and its signal; the tasks
+/// that other workers finished keep their results; every worker is reaped.
+///
+/// The task on worker 1 sleeps for an hour, so it is still running when the others
+/// are done, however slow the machine; a task timeout of a minute stands guard, so
+/// that a pool which missed the death fails the check instead of hanging it.
 fn a_killed_worker_breaks_the_pool() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const HOUR_MS: u64 = 3_600_000;
     for method in StartMethod::ALL {
-        let mut pool = ProcessPool::new(2, method).unwrap();
+        let mut pool = ProcessPool::new(3, method).unwrap();
+        pool.set_task_timeout(Some(Duration::from_secs(60)));
         let pids = pool.pids();
-        let started = Instant::now();
-        let results = pool.map(
-            &Misbehave,
-            &[Act::Sleep(10_000), Act::KillSelf, Act::Pid, Act::Pid],
-        );
-        // Below the 10 s sleep, with seconds to spare however loaded the machine: the
-        // pool did not wait for the sleeping worker. (It takes milliseconds.)
-        assert!(started.elapsed() < Duration::from_secs(8), "{method}");
-        let Err(TaskError::BrokenPool(WorkerDeath { pid, how, .. })) = &results[1] else {
+        let victim = pids[1];
+        // Inputs go out in order, one per worker: worker 1 is given input 1, and no
+        // other until it answers, which it never does.
+        let inputs = [Act::Pid, Act::Sleep(HOUR_MS), Act::Pid, Act::Pid, Act::Pid];
+        let done = AtomicUsize::new(0);
+        let kill_once_the_others_are_done = || {
+            if done.fetch_add(1, Ordering::SeqCst) + 1 == inputs.len() - 1 {
+                kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+            }
+        };
+        let results = pool.map_observed(&Misbehave, &inputs, &kill_once_the_others_are_done);
+        let Err(TaskError::BrokenPool(death)) = &results[1] else {
             panic!("{method}: expected a broken pool, got {:?}", results[1]);
         };
-        assert!(pids.contains(pid), "{method}");
-        assert!(how.contains("SIGKILL"), "{method}: {how}");
-        assert!(
-            results[2..]
-                .iter()
-                .all(|r| matches!(r, Err(TaskError::BrokenPool(_))))
+        assert_eq!(
+            (death.worker, death.pid),
+            (1, victim),
+            "{method}: the error names the wrong worker (pids {pids:?})"
         );
-        // Every worker, dead or sleeping, has been reaped: none is left as a zombie.
+        assert!(death.how.contains("SIGKILL"), "{method}: {}", death.how);
+        for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 1) {
+            let record = result
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{method}: task {i} lost its result: {e}"));
+            assert_eq!(record.output, record.pid as u32, "{method}: task {i}");
+            assert_ne!(record.worker, 1, "{method}: task {i} ran on the victim");
+            assert_eq!(pids[record.worker], record.pid, "{method}: task {i}");
+        }
+        // Every worker, dead or idle, has been reaped: none is left as a zombie.
         for pid in &pids {
             assert!(
                 !is_alive_or_zombie(*pid),
                 "{method}: worker {pid} is still around"
             );
         }
-        // A broken pool refuses further work.
+        // A broken pool refuses further work, naming the same death.
         assert!(matches!(
-            pool.map(&Misbehave, &[Act::Pid])[0],
-            Err(TaskError::BrokenPool(_))
+            &pool.map(&Misbehave, &[Act::Pid])[0],
+            Err(TaskError::BrokenPool(d)) if d.pid == victim
         ));
+    }
+}
+
+/// A worker that kills itself (SIGKILL) mid-task is reported as itself: the one given
+/// input 2 is worker 2, not worker 0.
+fn a_worker_that_kills_itself_is_named() {
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(3, method).unwrap();
+        pool.set_task_timeout(Some(Duration::from_secs(60)));
+        let pids = pool.pids();
+        let results = pool.map(&Misbehave, &[Act::Pid, Act::Pid, Act::KillSelf]);
+        let Err(TaskError::BrokenPool(death)) = &results[2] else {
+            panic!("{method}: expected a broken pool, got {:?}", results[2]);
+        };
+        assert_eq!(
+            (death.worker, death.pid),
+            (2, pids[2]),
+            "{method}: {pids:?}"
+        );
+        assert!(death.how.contains("SIGKILL"), "{method}: {}", death.how);
     }
 }
 
 /// A worker killed while idle breaks the next map instead of hanging it.
 fn an_idle_worker_killed_between_maps() {
     let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
-    let victim = pool.pids()[0];
+    let victim = pool.pids()[1];
     kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
     let results = pool.map(&Misbehave, &[Act::Pid, Act::Pid, Act::Pid]);
+    // Worker 1 is given input 1 and cannot take it: that task fails, naming worker 1.
     assert!(
-        results
-            .iter()
-            .any(|r| matches!(r, Err(TaskError::BrokenPool(d)) if d.pid == victim)),
+        matches!(&results[1], Err(TaskError::BrokenPool(d)) if (d.worker, d.pid) == (1, victim)),
         "{results:?}"
     );
+    // Any other task either ran on worker 0 or failed with the same death.
+    for result in &results {
+        match result {
+            Ok(record) => assert_eq!(record.worker, 0, "{results:?}"),
+            Err(TaskError::BrokenPool(d)) => assert_eq!(d.pid, victim, "{results:?}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
     assert!(!is_alive_or_zombie(victim));
 }
 
@@ -341,7 +390,17 @@ fn zombie_children(parent: i32) -> Vec<i32> {
 fn a_stopped_worker_times_out() {
     for method in StartMethod::ALL {
         let mut pool = ProcessPool::new(2, method).unwrap();
-        pool.set_task_timeout(Some(Duration::from_millis(300)));
+        // Both workers answer once first, and the limit is seconds: a worker counts as
+        // busy from the moment its input is sent, so one still starting up (a spawn
+        // worker loads the program anew) could pass a limit of 300 ms under heavy
+        // load, and be the one cut off (it was, once, at a load average above 100).
+        // The stopped worker never answers, so the limit's size does not matter to it.
+        assert!(
+            pool.map(&Misbehave, &[Act::Pid, Act::Pid])
+                .iter()
+                .all(Result::is_ok)
+        );
+        pool.set_task_timeout(Some(Duration::from_secs(3)));
         let pids = pool.pids();
         kill(Pid::from_raw(pids[1]), Signal::SIGSTOP).unwrap();
         // Inputs go out in order, one per worker: worker 1 is given input 1.
@@ -373,7 +432,8 @@ fn a_stopped_worker_times_out() {
 /// would have ended.
 fn a_long_task_times_out() {
     let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
-    pool.set_task_timeout(Some(Duration::from_millis(300)));
+    // Seconds, not milliseconds, for the same reason as in `a_stopped_worker_times_out`.
+    pool.set_task_timeout(Some(Duration::from_secs(3)));
     let pids = pool.pids();
     let started = Instant::now();
     let results = pool.map(&Misbehave, &[Act::Pid, Act::Sleep(60_000), Act::Pid]);
