@@ -449,6 +449,47 @@ mod tests {
         assert_eq!(rows[1].1.result, "200 OK");
     }
 
+    /// `check_interval`'s messages, exactly: the file, the line, the column, the value
+    /// as a person would write it, and the rule it breaks.
+    #[test]
+    fn interval_errors_name_file_line_column_and_rule() {
+        let check = |start, end| {
+            check_interval(
+                Path::new("t.csv"),
+                7,
+                ("start_time", start),
+                ("end_time", end),
+            )
+            .map_err(|err| err.to_string())
+        };
+        assert_eq!(check(1.7e9, 1.7e9 + 1.0), Ok(()));
+        assert_eq!(
+            check(1e300, 1.7e9),
+            Err(
+                "t.csv:7: start_time = 1e300 is not a Unix time in seconds from 1970 to 2100 \
+                 (0 to 4102444800)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            check(1.7e9, -5.0),
+            Err(
+                "t.csv:7: end_time = -5 is not a Unix time in seconds from 1970 to 2100 \
+                 (0 to 4102444800)"
+                    .to_owned()
+            )
+        );
+        assert!(
+            check(f64::NAN, 1.7e9)
+                .unwrap_err()
+                .contains("start_time = NaN")
+        );
+        assert_eq!(
+            check(1.7e9 + 1.0, 1.7e9),
+            Err("t.csv:7: the interval ends before it starts (end_time < start_time)".to_owned())
+        );
+    }
+
     /// A bad float is reported with its line and the column's name.
     #[test]
     fn bad_float_names_line_and_column() {
