@@ -290,7 +290,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if uses_processes && cli.start_method == StartMethod::Forkserver {
         pools::forkserver::start(&registry()).context("cannot start the forkserver")?;
     }
-    let mut _server = None;
+    let mut server_started = None;
     let url = match (&get, &cli.url) {
         (None, _) => None,
         (Some(_), Some(url)) => {
@@ -308,12 +308,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // fork start method stays safe.
             let server = http_wait::DelayServer::start_in_child()
                 .context("cannot start the built-in delay server")?;
-            eprintln!(
-                "GETs go to the built-in delay server at http://{}",
-                server.addr()
-            );
             let url = server.url_template();
-            _server = Some(server);
+            server_started = Some(server);
             Some(url)
         }
     };
@@ -330,6 +326,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cli.out.display()
         )
     })?;
+    // Said only now that the run will go ahead: a refused --out is the one line.
+    if let Some(server) = &server_started {
+        eprintln!(
+            "GETs go to the built-in delay server at http://{}",
+            server.addr()
+        );
+    }
+
     // Installed only now, after the forkserver and the delay server have been forked,
     // so that they do not inherit the handler. (Fork workers reset it themselves.)
     stop_on_interrupt();
