@@ -208,7 +208,8 @@ fn run() -> anyhow::Result<()> {
 
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "pools benchmarks: {} workers, {cores} cores, median of {} runs",
+        "pools benchmarks: {} workers, {cores} cores, median of {} runs (start-up: at least \
+         {MIN_STARTUP_RUNS}, CPU-bound: at least {MIN_CPU_RUNS} rounds)",
         cli.workers, cli.repeat
     );
     let mut rows = Vec::new();
