@@ -479,9 +479,9 @@ under is below.
 ${load_rows}
 The load average counts runnable threads, ours included, averaged over about a
 minute: on ${nproc_count} cores, a load above ${nproc_count} means threads were waiting for a core. Python's
-\`ThreadingHTTPServer\` starts a thread per connection, so its 10,000-request bursts (not run
-with --quick) make thousands of threads runnable at once; the load average after that section
-counts them, and takes minutes to decay.
+\`ThreadingHTTPServer\` starts a thread per connection: whenever thousands of them are
+runnable at once during its 10,000-request bursts, the load average counts every
+one, and the sections after it inherit a high figure for a few minutes.
 
 ## The table
 
@@ -554,7 +554,7 @@ ${how_table}
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.
 
-## Why ours is faster, where it is
+## Where the differences come from
 
 - ${tiny_split}
 - A process-pool worker that finishes tasks in under 0.5 ms is sent up to 16 inputs
@@ -562,7 +562,8 @@ ${how_table}
   rather than a pickle, so a tiny task costs a fraction of a pipe round trip.
   Python sends one pickled call per task through a feeder thread and a queue.
 - The thread pool hands out inputs with one atomic counter; rayon's \`spawn\`
-  allocates a job per task and pushes it on a work-stealing deque.
+  allocates a job per task and pushes it on a work-stealing deque. The table says
+  which of the two was faster in this run.
 - Python starts every worker as a fresh interpreter (\`spawn\`) or forks one and
   imports the main module (\`forkserver\`); ours fork a small process or \`exec\` a
   compiled program, and the forkserver is asked for all workers at once.
@@ -573,14 +574,14 @@ ${how_table}
 
 \`\`\`text
 scripts/bench.sh                       # everything, 3 runs per figure
-scripts/bench.sh --repeat 5 --docs     # five runs per figure, and rewrite this page
+scripts/bench.sh --repeat 5 --docs     # at least five runs per figure, and rewrite this page
 scripts/bench.sh --quick               # one run each, no e2e: a smoke test
 cargo bench -p pools --bench pools -- --only tiny,startup --repeat 5
 cargo bench -p http-wait --bench concurrent -- 1000 10000
 python3 scripts/bench_peers.py tiny --repeat 5
 \`\`\`
 
-This run took ${took} s with the arguments above, once built; a busy machine makes
+This run took ${took} s with the arguments above, its build step included; a busy machine makes
 the pools benchmark wait longer (see \`--quiet-wait\`). Before taking figures, check
 that the machine is otherwise idle (\`uptime\`).
 DOC
