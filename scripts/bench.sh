@@ -12,34 +12,42 @@
 # See docs/benchmarks.md.
 #
 # Writes results/bench.csv (the table) and results/bench-raw/*.csv (every figure with
-# its individual runs); with --docs, also docs/benchmarks.md (the table, the machine
-# and how to reproduce it). Takes about three minutes once built.
+# its individual runs); with --docs, also docs/benchmarks.md (the table, the machine,
+# the load it ran under and how to reproduce it). A run that fails, or a burst that
+# is capped or not all answered 200, aborts the script, except against Python's
+# server, where each one is counted and the page says how many.
 set -euo pipefail
+# A failure inside $(...) fails the substitution, not only a failure in its last command.
+shopt -s inherit_errexit
 
 # Work from the repository root, so that target/, results/ and scripts/ resolve.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/bench.sh [--repeat K] [--quick] [--no-e2e] [--docs]
+Usage: scripts/bench.sh [--repeat K] [--quiet-wait S] [--quick] [--no-e2e] [--docs]
 
 Runs every benchmark of the pools and the delay server next to its peer (Python's
 concurrent.futures and ThreadingHTTPServer, rayon) and prints one table with the
 ratio of ours to each peer (above 1: ours is better).
 
 Options:
-  --repeat K  runs per figure, of which the median is kept (default 3)
+  --repeat K  runs per figure, of which the median is kept (default 3); start-up
+              figures take at least 20 runs and CPU-bound ones at least 7
+  --quiet-wait S  longest wait, in seconds, for other programs to leave the CPU
+              alone before a pools section or CPU-bound run (default 30)
   --quick     one run per figure, no 10,000-request burst against Python, no e2e
   --no-e2e    skip timing scripts/regenerate-figures.sh
   --docs      also write docs/benchmarks.md: the table, the machine, how to reproduce
   -h, --help  print this help and exit
 
-Writes results/bench.csv (benchmark,subject,value,unit,peer,peer_value,ratio,
-target,met) and results/bench-raw/ (every figure, with each run).
+Writes results/bench.csv (benchmark,subject,value,unit,runs,peer,peer_value,
+peer_runs,ratio,target,met) and results/bench-raw/ (every figure, with each run).
 USAGE
 }
 
 repeat=3
+quiet_wait=30
 quick=false
 e2e=true
 docs=false
@@ -48,6 +56,10 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --repeat)
       repeat=${2:?--repeat needs a number}
+      shift
+      ;;
+    --quiet-wait)
+      quiet_wait=${2:?--quiet-wait needs a number of seconds}
       shift
       ;;
     --quick)
@@ -76,9 +88,31 @@ fi
 
 raw=results/bench-raw
 mkdir -p "$raw"
-rm -f "$raw"/*.csv
+rm -f "$raw"/*.csv "$raw"/*.runs
 header=benchmark,subject,value,unit,min,max,runs,target,met,note
 notes=()
+started_at=$(date +%s)
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+# The load each section ran under: only the pools benchmark waits for a quiet
+# machine, so the page shows the load average before and after every section.
+# One "| section | start | seconds | load before | load after |" line per section.
+load_rows=""
+section_name=""
+section_start=0
+section_load=""
+load1() { cut -d' ' -f1 /proc/loadavg; }
+begin_section() {
+  section_name=$1 section_start=$(date +%s) section_load=$(load1)
+  echo "== $section_name (1-minute load average $section_load)"
+}
+end_section() {
+  load_rows+="| ${section_name} | $(date -u -d "@$section_start" +%H:%M:%S) | $(($(date +%s) - section_start)) | ${section_load} | $(load1) |"$'\n'
+}
 
 # Servers started below are stopped however the script ends.
 servers=()
@@ -139,25 +173,63 @@ cargo bench -q -p pools --bench pools --no-run
 cargo bench -q -p http-wait --bench concurrent --no-run
 cargo build -q --release -p http-wait
 
-echo "== 1-4. pools: tiny tasks, start-up, killed worker, CPU-bound, IO-bound (and rayon)"
+begin_section "1-4. pools: start-up, killed worker, CPU-bound, IO-bound, tiny tasks (and rayon)"
 # Absolute: cargo runs a benchmark in its package's directory.
-cargo bench -q -p pools --bench pools -- --repeat "$repeat" --csv "$PWD/$raw/pools.csv"
+cargo bench -q -p pools --bench pools -- --repeat "$repeat" --quiet-wait "$quiet_wait" \
+  --csv "$PWD/$raw/pools.csv"
+end_section
 
-echo "== 5. the delay server: 1,000 and 10,000 concurrent 1 s requests"
-server_runs=$(for _ in $(seq "$repeat"); do
-  cargo bench -q -p http-wait --bench concurrent -- 1000 10000
-done)
-echo "$server_runs"
+# One burst of N concurrent 1 s requests per run, each run its own invocation, so
+# that a failed run is seen as such. Prints one line per run: "ok SECONDS", "capped",
+# "partial" (not every answer was 200) or "failed REASON" (the client gave up with an
+# error, REASON being its "Error:" line).
+# Usage: bursts N [--addr ADDR --cap-secs S]
+bursts() {
+  local n=$1 out line
+  shift
+  for _ in $(seq "$repeat"); do
+    if ! out=$(cargo bench -q -p http-wait --bench concurrent -- "$@" "$n" 2>&1); then
+      echo "$out" >&2
+      echo "failed $(grep -m1 '^Error:' <<<"$out" || true)"
+      continue
+    fi
+    echo "$out" >&2
+    line=$(grep "^$n concurrent " <<<"$out" || true)
+    case $line in
+      *"(all 200"*) sed -n 's/^[0-9]* concurrent [0-9]* ms requests: \([0-9.]*\) s (all 200.*/ok \1/p' <<<"$line" ;;
+      *"did not finish within"*) echo capped ;;
+      *" were 200"*) echo partial ;;
+      *) echo failed ;;
+    esac
+  done
+}
+
+# How many runs of a bursts list ended other than "ok", in words ("" when none).
+# Usage: spoiled RUNS-FILE
+spoiled() {
+  awk '$1 != "ok" { c[$1]++ } END {
+    sep = ""
+    if (c["capped"]) { printf "%s%d capped", sep, c["capped"]; sep = ", " }
+    if (c["partial"]) { printf "%s%d not all 200", sep, c["partial"]; sep = ", " }
+    if (c["failed"]) { printf "%s%d failed", sep, c["failed"]; sep = ", " }
+  }' "$1"
+}
+
+begin_section "5. the delay server: 1,000 and 10,000 concurrent 1 s requests"
 for n in 1000 10000; do
+  bursts "$n" >"$raw/server-$n.runs"
+  bad=$(spoiled "$raw/server-$n.runs")
+  [[ -z $bad ]] || die "the delay server, $n requests: $bad of $repeat runs (output above)"
   target=""
   [[ $n == 10000 ]] && target="< 2"
-  sed -n "s/^$n concurrent [0-9]* ms requests: \([0-9.]*\) s (all 200.*/\1/p" <<<"$server_runs" |
+  awk '{ print $2 }' "$raw/server-$n.runs" |
     add_row "$raw/server.csv" server "delay-server-$n" s "$target" \
-      "$n concurrent 1 s sleeps, one server thread"
+      "$n concurrent 1 s sleeps, one server thread; each run a fresh server"
 done
+end_section
 
 if command -v python3 >/dev/null; then
-  echo "== 1-4. Python's concurrent.futures on the same work ($(python3 --version 2>&1))"
+  begin_section "1-4. Python's concurrent.futures on the same work ($(python3 --version 2>&1))"
   # The Python IO peer waits on our delay server, so both wait on the same thing.
   "${CARGO_TARGET_DIR:-target}/release/http-wait" serve --addr 127.0.0.1:0 >"$raw/http-wait.log" 2>&1 &
   servers+=($!)
@@ -166,70 +238,76 @@ if command -v python3 >/dev/null; then
     --url-template "http://$addr/200?sleep={ms}" --csv "$raw/python.csv"; then
     notes+=("scripts/bench_peers.py failed: the concurrent.futures peers are missing.")
   fi
+  end_section
 
-  echo "== 5. Python's ThreadingHTTPServer, driven by the same client"
+  begin_section "5. Python's ThreadingHTTPServer, driven by the same client"
   python3 scripts/bench_peers.py serve --port 0 >"$raw/python-server.log" 2>&1 &
   servers+=($!)
   addr=$(listening_addr "$raw/python-server.log")
   counts=(1000 10000)
   $quick && counts=(1000)
   # A thread per connection: 10,000 of them take Python several seconds, so each
-  # burst is capped at 60 s rather than trusted to finish.
-  python_runs=$(for _ in $(seq "$repeat"); do
-    cargo bench -q -p http-wait --bench concurrent -- --addr "$addr" --cap-secs 60 "${counts[@]}"
-  done)
-  echo "$python_runs"
+  # burst is capped at 60 s rather than trusted to finish. A run that is capped or
+  # fails is counted, and the figure is the median of the runs that finished.
   for n in "${counts[@]}"; do
-    sed -n "s/^$n concurrent [0-9]* ms requests: \([0-9.]*\) s (all 200.*/\1/p" <<<"$python_runs" |
-      add_row "$raw/server.csv" server "python-threading-server-$n" s "" \
-        "$n concurrent 1 s sleeps, a thread per connection"
-  done
-  for n in "${counts[@]}"; do
-    grep -q "^$n concurrent .*(all 200" <<<"$python_runs" ||
-      notes+=("Python's ThreadingHTTPServer did not answer all of $n requests within 60 s.")
+    bursts "$n" --addr "$addr" --cap-secs 60 >"$raw/python-server-$n.runs"
+    bad=$(spoiled "$raw/python-server-$n.runs")
+    finished=$(grep -c '^ok ' "$raw/python-server-$n.runs" || true)
+    note="$n concurrent 1 s sleeps, a thread per connection; one server for every run"
+    if [[ -n $bad ]]; then
+      note+="; median of the $finished of $repeat runs that finished ($bad)"
+      why=$(sed -n 's/^failed Error: *//p' "$raw/python-server-$n.runs" | head -1)
+      notes+=("Python's ThreadingHTTPServer, $n requests: of $repeat runs, $bad${why:+ (the first failure: $why)}. A run is capped at 60 s. Its figure is the median of the $finished runs that answered all 200.")
+    fi
+    awk '$1 == "ok" { print $2 }' "$raw/python-server-$n.runs" |
+      add_row "$raw/server.csv" server "python-threading-server-$n" s "" "$note"
   done
   $quick && notes+=("--quick: Python's ThreadingHTTPServer was not asked for 10,000 requests.")
+  end_section
 else
   notes+=("python3 is missing: the Python peers were skipped.")
 fi
 
 if $e2e && [[ -x scripts/regenerate-figures.sh ]]; then
-  echo "== 6. end to end: scripts/regenerate-figures.sh"
+  begin_section "6. end to end: scripts/regenerate-figures.sh"
   # Built once first, so that the timed runs measure the work, not the compiler.
-  if scripts/regenerate-figures.sh >"$raw/regenerate-figures.log" 2>&1; then
-    e2e_runs=$(for _ in $(seq "$repeat"); do
-      start=$(date +%s.%N)
-      scripts/regenerate-figures.sh >"$raw/regenerate-figures.log" 2>&1
-      end=$(date +%s.%N)
-      awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
-    done)
-    add_row "$raw/e2e.csv" e2e regenerate-figures s "" \
-      "every experiment and every chart into results/" <<<"$e2e_runs"
-  else
-    notes+=("scripts/regenerate-figures.sh failed (see $raw/regenerate-figures.log): no end-to-end figure.")
-  fi
+  scripts/regenerate-figures.sh >"$raw/regenerate-figures.log" 2>&1 ||
+    die "scripts/regenerate-figures.sh failed; see $raw/regenerate-figures.log"
+  for run in $(seq "$repeat"); do
+    start=$(date +%s.%N)
+    scripts/regenerate-figures.sh >"$raw/regenerate-figures.log" 2>&1 ||
+      die "scripts/regenerate-figures.sh failed in timed run $run; see $raw/regenerate-figures.log"
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
+  done >"$raw/e2e.runs"
+  add_row "$raw/e2e.csv" e2e regenerate-figures s "" \
+    "every experiment and every chart into results/; after one untimed run" <"$raw/e2e.runs"
+  end_section
 elif $e2e; then
   notes+=("scripts/regenerate-figures.sh is missing: the end-to-end figure was skipped.")
 else
   notes+=("The end-to-end figure was skipped (--no-e2e or --quick).")
 fi
 
-echo "== 7. report: a million tasks drawn (scripts/bench-report.sh)"
-if scripts/bench-report.sh --repeat "$repeat" --runs "$raw/report-runs.txt"; then
-  awk '{ print $1 }' "$raw/report-runs.txt" |
-    add_row "$raw/report.csv" report report-1m-time s "< 5" \
-      "report on 1,000,000 tasks from 2 workers: every chart and a complete trace.json"
-  awk '{ printf "%.0f\n", $2 / 1024 }' "$raw/report-runs.txt" |
-    add_row "$raw/report.csv" report report-1m-rss MB "< 1024" \
-      "peak RSS of the same runs"
-else
-  notes+=("scripts/bench-report.sh failed: no figure for report on a million tasks.")
-fi
+begin_section "7. report: a million tasks drawn (scripts/bench-report.sh)"
+# A failed run of ours stops the script, as everywhere above: no figure is quietly
+# taken over the runs that happened to work.
+scripts/bench-report.sh --repeat "$repeat" --runs "$raw/report-runs.txt" ||
+  die "scripts/bench-report.sh failed"
+awk '{ print $1 }' "$raw/report-runs.txt" |
+  add_row "$raw/report.csv" report report-1m-time s "< 5" \
+    "report on 1,000,000 tasks from 2 workers: every chart and a complete trace.json"
+awk '{ printf "%.0f\n", $2 / 1024 }' "$raw/report-runs.txt" |
+  add_row "$raw/report.csv" report report-1m-rss MB "< 1024" \
+    "peak RSS of the same runs"
+end_section
 
 # ---------------------------------------------------------------------------------
 # The table: every figure of ours, once on its own (with its absolute target) and
 # once per peer. ratio = how many times better ours is: ours/peer for a rate,
-# peer/ours for a time. A target on the ratio is written "ratio >= X".
+# peer/ours for a time. A target on the ratio is written "ratio >= X". runs is how
+# many runs each median was taken over. io-map has no Python peer: Python's pools
+# start their workers inside the first map, so only io-total is like for like.
 #
 # benchmark subject peer ratio-target ("-" for none)
 pairs=$(
@@ -245,8 +323,6 @@ startup  process-fork        python-process-fork            -
 startup  process-spawn       python-process-spawn           -
 startup  process-forkserver  python-process-forkserver      -
 kill     process-fork        python-process-fork            -
-io-map   thread              python-thread                  -
-io-map   process-fork        python-process-fork            -
 io-total thread              python-thread                  -
 io-total process-fork        python-process-fork            -
 server   delay-server-1000   python-threading-server-1000   -
@@ -274,14 +350,16 @@ done | grep -v "^benchmark," | awk -F, -v pairs="$pairs" -v peers="$is_peer" '
   {
     key = $1 SUBSEP $2
     value[key] = $3; unit[key] = $4; target[key] = $8; met[key] = $9
+    runs[key] = split($7, ignored, ";")
     if ($2 !~ peers) order[++n] = key
   }
   END {
-    print "benchmark,subject,value,unit,peer,peer_value,ratio,target,met"
+    print "benchmark,subject,value,unit,runs,peer,peer_value,peer_runs,ratio,target,met"
     count = split(pairs, lines, "\n")
     for (i = 1; i <= n; i++) {
       key = order[i]; split(key, k, SUBSEP)
-      printf "%s,%s,%s,%s,,,,%s,%s\n", k[1], k[2], value[key], unit[key], target[key], met[key]
+      printf "%s,%s,%s,%s,%s,,,,,%s,%s\n", k[1], k[2], value[key], unit[key], runs[key],
+        target[key], met[key]
       for (j = 1; j <= count; j++) {
         split(lines[j], f, " ")
         if (f[1] != k[1] || f[2] != k[2]) continue
@@ -290,8 +368,9 @@ done | grep -v "^benchmark," | awk -F, -v pairs="$pairs" -v peers="$is_peer" '
         ratio = better(unit[key], value[key], value[peer])
         t = (f[4] == "-") ? "" : "ratio >= " f[4]
         m = (t == "" || ratio == "") ? "" : check(">= " f[4], ratio)
-        printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", k[1], k[2], value[key], unit[key], f[3],
-          value[peer], (ratio == "") ? "" : sprintf("%.2f", ratio), t, m
+        printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", k[1], k[2], value[key], unit[key],
+          runs[key], f[3], value[peer], runs[peer],
+          (ratio == "") ? "" : sprintf("%.2f", ratio), t, m
       }
     }
   }' >results/bench.csv
@@ -305,48 +384,86 @@ awk -F, '
     if (x + 0 >= 10) return sprintf("%.1f", x)
     return sprintf("%.3f", x)
   }
-  NR == 1 { printf "%-10s %-20s %12s %-8s %-30s %12s %8s %-14s %s\n",
-    "benchmark", "subject", "value", "unit", "peer", "peer value", "ratio", "target", "met"; next }
-  { printf "%-10s %-20s %12s %-8s %-30s %12s %8s %-14s %s\n",
-    $1, $2, num($3), $4, $5, num($6), ($7 == "" ? "" : $7 "x"), $8, $9 }
+  NR == 1 { printf "%-10s %-20s %12s %-8s %4s %-30s %12s %4s %8s %-14s %s\n", "benchmark",
+    "subject", "value", "unit", "runs", "peer", "peer value", "runs", "ratio", "target", "met"; next }
+  { printf "%-10s %-20s %12s %-8s %4s %-30s %12s %4s %8s %-14s %s\n",
+    $1, $2, num($3), $4, $5, $6, num($7), $8, ($9 == "" ? "" : $9 "x"), $10, $11 }
 ' results/bench.csv
 for note in "${notes[@]}"; do
   echo "note: $note"
 done
-missed=$(awk -F, 'NR > 1 && $9 == "no"' results/bench.csv | wc -l)
+missed=$(awk -F, 'NR > 1 && $11 == "no"' results/bench.csv | wc -l)
 echo "$missed figure(s) missed their target. Raw runs: $raw/"
 
 $docs || exit 0
 
 # ---------------------------------------------------------------------------------
-# docs/benchmarks.md: the table above, the machine, and how to get it again.
+# docs/benchmarks.md: the table above, how each figure was obtained, the machine and
+# the load it ran under, and how to get it again. Every figure comes from this run.
 model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 python_version=$(python3 --version 2>&1 || echo "none")
-markdown_table=$(awk -F, '
+num_awk='
   function num(x) {
     if (x == "") return ""
     if (x + 0 >= 1000) return sprintf("%.0f", x)
     if (x + 0 >= 10) return sprintf("%.1f", x)
     return sprintf("%.3f", x)
-  }
-  NR == 1 { print "| benchmark | subject | value | unit | peer | peer value | ratio | target | met |"
-            print "|---|---|--:|---|---|--:|--:|---|---|"; next }
-  { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, num($3), $4, $5,
-      num($6), ($7 == "" ? "" : $7 "x"), $8, ($9 == "no" ? "**no**" : $9) }
+  }'
+markdown_table=$(awk -F, "$num_awk"'
+  NR == 1 { print "| benchmark | subject | value | unit | runs | peer | peer value | peer runs | ratio | target | met |"
+            print "|---|---|--:|---|--:|---|--:|--:|--:|---|---|"; next }
+  { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, num($3), $4, $5,
+      $6, num($7), $8, ($9 == "" ? "" : $9 "x"), $10, ($11 == "no" ? "**no**" : $11) }
 ' results/bench.csv)
+# Every figure of every raw file, with its runs and its note (the last column, which
+# may be quoted and hold commas).
+how_table=$(for file in pools server e2e python; do
+  [[ -f $raw/$file.csv ]] && tail -n +2 "$raw/$file.csv"
+done | awk -F, "$num_awk"'
+  BEGIN { print "| benchmark | subject | runs | min | max | unit | how |"
+          print "|---|---|--:|--:|--:|---|---|" }
+  {
+    line = $0
+    for (i = 1; i <= 9; i++) line = substr(line, index(line, ",") + 1)
+    if (line ~ /^".*"$/) line = substr(line, 2, length(line) - 2)
+    gsub(/""/, "\"", line); gsub(/\|/, "\\|", line)
+    printf "| %s | %s | %d | %s | %s | %s | %s |\n", $1, $2, split($7, r, ";"), num($5),
+      num($6), $4, line
+  }')
+# Python's tiny-task figure is interpreter speed plus dispatch: under the GIL only one
+# thread computes at a time, so python-thread pays at least python-serial's time per
+# task. Splits the ratio to our thread pool into those two parts.
+tiny_split=$(cat "$raw"/pools.csv "$raw"/python.csv 2>/dev/null | awk -F, '
+  $1 == "tiny" { rate[$2] = $3 }
+  END {
+    o = rate["thread"]; p = rate["python-thread"]; s = rate["python-serial"]
+    if (o == 0 || p == 0 || s == 0) { print "(The tiny-task figures of this run are missing: no split.)"; exit }
+    to = 1e6 / o; tp = 1e6 / p; ts = 1e6 / s; d = tp - ts
+    printf "In this run Python computed `fibonacci(10)` on one thread, with no executor, at "
+    printf "%.0f tasks/s: %.2f µs per task (`python-serial`). `python-thread` took %.2f µs ", s, ts, tp
+    printf "per task, so %.0f %% of its time per task is the interpreter computing the task ", 100 * ts / tp
+    printf "(under the GIL one thread computes at a time, so no number of threads shrinks it) "
+    printf "and %.2f µs is dispatch. Our thread pool took %.3f µs per task, work included. ", d, to
+    printf "Of the %.0fx between them, %.0fx is interpreter speed (%.2f µs / %.3f µs) and ", tp / to, ts / to, ts, to
+    printf "%.0fx is dispatch (%.2f µs / %.3f µs): the two parts add up to the ratio.\n", d / to, d, to
+  }')
 note_lines="Notes:"$'\n\n'
 for note in "${notes[@]}"; do
   note_lines+="- ${note}"$'\n'
 done
-[[ ${#notes[@]} -gt 0 ]] || note_lines="Every benchmark ran; none was skipped."$'\n'
+[[ ${#notes[@]} -gt 0 ]] || note_lines="Every benchmark ran; none was skipped, and no run failed or was capped."$'\n'
+took=$(($(date +%s) - started_at))
+nproc_count=$(nproc)
 
 cat >docs/benchmarks.md <<DOC
 # Benchmarks: the pools against Python and rayon
 
 <!-- Written by scripts/bench.sh --docs. Edit the script, not this page. -->
 
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`scripts/bench.sh ${args}\`: every
-figure is the median of ${repeat} runs. Every run is in \`results/bench-raw/\`.
+Measured $(date -u -d "@$started_at" '+%Y-%m-%d %H:%M UTC') with \`scripts/bench.sh ${args}\`;
+the whole run took ${took} s. Each figure is the median of the runs counted in its
+\`runs\` column; [how each figure was obtained](#how-each-figure-was-obtained) gives
+every row's runs, spread and method. Every run is in \`results/bench-raw/\`.
 
 ## The machine
 
@@ -360,19 +477,48 @@ figure is the median of ${repeat} runs. Every run is in \`results/bench-raw/\`.
 
 A small shared virtual machine: other programs' threads can take a core away at any
 moment, invisibly to \`top\`. So the pools benchmark watches \`/proc/stat\`: it waits
-until others leave the CPU alone, and runs a CPU-bound measurement again when they
-took more than 5 % of the CPU meanwhile (its own table says how much they took).
-On an idle desktop the figures are steadier.
+(up to ${quiet_wait} s) until others leave the CPU alone before each section and each
+CPU-bound run, and runs a CPU-bound measurement, the serial baseline included, again
+(up to 3 times, unless the wait before it gave up) when they took more than 5 % of
+the CPU meanwhile. Each CPU row's
+note below says how much they took and whether a disturbed run had to be kept; a
+row whose section began before the machine was quiet says so too. The Python peers,
+the servers and the end-to-end run have no such guard: the load each section ran
+under is below.
+
+### The load during this run
+
+| section | began (UTC) | seconds | 1-minute load average before | after |
+|---|---|--:|--:|--:|
+${load_rows}
+The load average counts runnable threads, ours included, averaged over about a
+minute: on ${nproc_count} cores, a load above ${nproc_count} means threads were waiting for a core. Python's
+\`ThreadingHTTPServer\` starts a thread per connection: whenever thousands of them are
+runnable at once during its 10,000-request bursts, the load average counts every
+one, and the sections after it inherit a high figure for a few minutes.
 
 ## The table
 
 \`ratio\` is how many times better ours is than the peer: ours / peer for a
 throughput (tasks/s), peer / ours for a time. A target on a ratio reads
-\`ratio >= X\`; any other target is on the value itself.
+\`ratio >= X\`; any other target is on the value itself. \`runs\` and \`peer runs\`
+count the runs each median was taken over. **io-total** is compared with Python's
+and **io-map** is not: Python's pools start their workers inside the first \`map\`,
+so only the timing that includes starting and stopping the pool is like for like.
 
 ${markdown_table}
 
 ${note_lines}
+### How each figure was obtained
+
+\`runs\` timed runs per figure, after one untimed warm-up where the note says so.
+\`scripts/bench.sh --repeat ${repeat}\` asks for ${repeat} runs per figure; start-up
+figures take at least 20, on both sides, and CPU-bound ones at least 7 rounds (each
+round times the serial baseline and then every pool once). \`cpu-serial\` is the sum
+of one round's serial times.
+
+${how_table}
+
 ## What each row measures
 
 - **tiny**: \`fibonacci(10)\` × 20,000 over 8 workers, on a pool that has already
@@ -382,7 +528,7 @@ ${note_lines}
   and rayon on the same work, one \`scope\` + \`spawn\` per task (\`rayon-scope\`, the
   fair peer) or \`par_iter\` (\`rayon-par-iter\`, which splits the list into a few
   big chunks instead of dispatching tasks, shown as the floor of what the work
-  costs).
+  costs). \`python-serial\` is the same 20,000 calls on one thread with no executor.
 - **startup**: create a pool of 8 worker processes, map one trivial task per worker
   (each worker gets exactly one, so every one has really started), and drop the
   pool, which waits until every worker has exited and been reaped. Python: the same
@@ -395,41 +541,46 @@ ${note_lines}
   its own round, so that a drift in the machine's speed moves both sides together.
 - **cpu-cores**: one worker per core, inputs longest first. The value is the
   efficiency \`max(longest, sum/cores) / makespan\` over the serial times: 1.0 is the
-  physical limit. Its "CPU time" (in the benchmark's own output) is the CPU the run
-  used over the serial sum: above 1.0, the same work ran slower with both cores busy
-  (a shared host, turbo clocks), which no pool can help. The GIL pool is shown against the sum of the serial times, its
-  limit, since only one thread computes at a time; it pays a load and a branch per
-  recursive call for its checkpoint, and its figure moves with where the linker
-  places that loop (the \`pools\` binary and the benchmark, whose loops are the same
-  instructions at different addresses, ran the 8 inputs in 0.76 s and 0.94 s).
+  physical limit. Its "CPU time" (in the note) is the CPU the run used over the
+  serial sum: above 1.0, the same work ran slower with both cores busy (a shared
+  host, turbo clocks), which no pool can help. The GIL pool is shown against the sum
+  of the serial times, its limit, since only one thread computes at a time; it pays
+  a load and a branch per recursive call for its checkpoint, and where the linker
+  places that loop can move its speed, so it has no target.
 - **cpu-shared**: the article's 8 workers on the machine's cores, against the
   makespan of ideal *processor sharing* simulated from the serial times (every
   running task gets an equal share of the cores). Above 1 means the scheduler did
   better than equal shares. \`std-threads\` (one plain thread per input, no pool)
   shows what the kernel's scheduler alone makes of the same work.
-- **io-map**: the article's GET experiment, waits of 1,000 to 1,700 ms over 8
-  workers against the project's delay server: how much longer than the longest wait
-  \`map\` took. **io-total** also counts starting and stopping the pool, as the
-  article's timing does. Python's pools start their workers inside the first
-  \`map\`, so its io-map already includes that.
+- **io-total**: the article's GET experiment, waits of 1,000 to 1,700 ms over 8
+  workers against the project's delay server, timed from creating the pool to
+  having stopped it, as the article's timing does: how much longer than the longest
+  wait it took. **io-map** times the \`map\` alone, on a pool already started; it has
+  a target but no Python peer, since Python's pools start their workers inside the
+  first \`map\`.
 - **server**: N concurrent requests that each sleep 1 s, against the delay server
   (one thread, \`cargo bench -p http-wait --bench concurrent\`) and against Python's
   \`http.server.ThreadingHTTPServer\` (a thread per connection, with the same listen
   backlog), driven by the same Tokio client (\`cargo bench -p http-wait --bench concurrent -- --addr ADDR\`).
+  Each run is one invocation. A run of ours that fails, is capped or gets an answer
+  other than 200 stops the script; against Python each such run is counted in the
+  notes above, and capped at 60 s.
 - **report**: \`report\` on 1,000,000 tasks (\`pools --experiment fib --pools thread
   --fib-inputs 5..9 --repeat 250000 --workers 2\`): its wall time and peak RSS
   (\`scripts/bench-report.sh\`), drawing every chart and writing all of trace.json.
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.
 
-## Why ours is faster, where it is
+## Where the differences come from
 
+- ${tiny_split}
 - A process-pool worker that finishes tasks in under 0.5 ms is sent up to 16 inputs
   at a time and answers them in one write, and inputs are a few bytes of postcard
   rather than a pickle, so a tiny task costs a fraction of a pipe round trip.
   Python sends one pickled call per task through a feeder thread and a queue.
 - The thread pool hands out inputs with one atomic counter; rayon's \`spawn\`
-  allocates a job per task and pushes it on a work-stealing deque.
+  allocates a job per task and pushes it on a work-stealing deque. The table says
+  which of the two was faster in this run.
 - Python starts every worker as a fresh interpreter (\`spawn\`) or forks one and
   imports the main module (\`forkserver\`); ours fork a small process or \`exec\` a
   compiled program, and the forkserver is asked for all workers at once.
@@ -439,8 +590,8 @@ ${note_lines}
 ## Reproduce
 
 \`\`\`text
-scripts/bench.sh                       # everything, about three minutes once built
-scripts/bench.sh --repeat 5 --docs     # five runs per figure, and rewrite this page
+scripts/bench.sh                       # everything, 3 runs per figure
+scripts/bench.sh --repeat 5 --docs     # at least five runs per figure, and rewrite this page
 scripts/bench.sh --quick               # one run each, no e2e: a smoke test
 cargo bench -p pools --bench pools -- --only tiny,startup --repeat 5
 cargo bench -p http-wait --bench concurrent -- 1000 10000
@@ -448,7 +599,8 @@ python3 scripts/bench_peers.py tiny --repeat 5
 scripts/bench-report.sh --repeat 5
 \`\`\`
 
-Before taking figures, check that the machine is otherwise idle (\`uptime\`); the
-pools benchmark waits for other programs to leave the CPU alone, the others do not.
+This run took ${took} s with the arguments above, its build step included; a busy machine makes
+the pools benchmark wait longer (see \`--quiet-wait\`). Before taking figures, check
+that the machine is otherwise idle (\`uptime\`).
 DOC
 echo "wrote docs/benchmarks.md"
