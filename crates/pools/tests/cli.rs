@@ -6,6 +6,16 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+/// The smallest real run: one Fibonacci task on the thread pool.
+const SMALL_RUN: [&str; 6] = [
+    "--experiment",
+    "fib",
+    "--pools",
+    "thread",
+    "--fib-inputs",
+    "5",
+];
+
 fn pools() -> Command {
     Command::cargo_bin("pools").expect("the pools binary is built")
 }
@@ -600,17 +610,7 @@ fn a_run_killed_while_writing_leaves_no_half_written_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
     // A previous run's files, which the killed run was about to replace.
-    run_into(
-        out,
-        &[
-            "--experiment",
-            "fib",
-            "--pools",
-            "thread",
-            "--fib-inputs",
-            "5",
-        ],
-    );
+    run_into(out, &SMALL_RUN);
     let before = snapshot(out);
     let mut child = big_write(out).stderr(Stdio::null()).spawn().unwrap();
     wait_for_a_write(out, &before, &mut child);
@@ -637,17 +637,7 @@ fn a_run_killed_while_writing_leaves_no_half_written_file() {
         );
     }
     // The next run removes what the killed one left.
-    run_into(
-        out,
-        &[
-            "--experiment",
-            "fib",
-            "--pools",
-            "thread",
-            "--fib-inputs",
-            "5",
-        ],
-    );
+    run_into(out, &SMALL_RUN);
     assert_eq!(names(out), ["experiments.csv", "thread-fibo.csv"]);
 }
 
@@ -862,32 +852,11 @@ fn a_busy_out_folder_is_refused() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let lock = Flock::lock(std::fs::File::open(dir.path()).unwrap(), how).unwrap();
-        refused(
-            dir.path(),
-            &[
-                "--experiment",
-                "fib",
-                "--pools",
-                "thread",
-                "--fib-inputs",
-                "5",
-            ],
-            "is in use by another pools run",
-        );
+        refused(dir.path(), &SMALL_RUN, "is in use by another pools run");
         assert_eq!(names(dir.path()), [] as [String; 0]);
         // Once the holder is done, the folder is free, and no lock file is left.
         drop(lock);
-        run_into(
-            dir.path(),
-            &[
-                "--experiment",
-                "fib",
-                "--pools",
-                "thread",
-                "--fib-inputs",
-                "5",
-            ],
-        );
+        run_into(dir.path(), &SMALL_RUN);
         assert_eq!(names(dir.path()), ["experiments.csv", "thread-fibo.csv"]);
     }
 }
@@ -903,18 +872,7 @@ fn two_runs_into_one_folder_the_second_is_refused() {
         .spawn()
         .unwrap();
     let workers = wait_for_children(first.id(), 2);
-    refused(
-        dir.path(),
-        &[
-            "--experiment",
-            "fib",
-            "--pools",
-            "thread",
-            "--fib-inputs",
-            "5",
-        ],
-        "is in use by another pools run",
-    );
+    refused(dir.path(), &SMALL_RUN, "is in use by another pools run");
     assert_eq!(names(dir.path()), [] as [String; 0]);
     first.kill().unwrap();
     first.wait().unwrap();
@@ -1054,18 +1012,7 @@ fn an_unreadable_experiments_csv_is_refused_not_overwritten() {
     for (text, message) in cases {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("experiments.csv"), text).unwrap();
-        let line = refused(
-            dir.path(),
-            &[
-                "--experiment",
-                "fib",
-                "--pools",
-                "thread",
-                "--fib-inputs",
-                "5",
-            ],
-            message,
-        );
+        let line = refused(dir.path(), &SMALL_RUN, message);
         assert!(
             line.contains("move the file away, or choose another --out"),
             "{line}"
@@ -1113,17 +1060,7 @@ fn stale_temporary_files_of_killed_runs_are_removed() {
     let folder = format!(".pools-{dead}-dirxxx.tmp");
     std::fs::create_dir(out.join(&folder)).unwrap();
 
-    run_into(
-        out,
-        &[
-            "--experiment",
-            "fib",
-            "--pools",
-            "thread",
-            "--fib-inputs",
-            "5",
-        ],
-    );
+    run_into(out, &SMALL_RUN);
     let mut expected: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
     expected.extend([link, folder]);
     expected.extend(["experiments.csv".into(), "thread-fibo.csv".into()]);
