@@ -22,19 +22,25 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// `serve` announces its address on the first line of stdout, answers on it even
-/// after its reader has closed stdout, and stops on Ctrl-C.
-#[test]
-fn serve_prints_its_address_first() {
+/// Starts `http-wait serve` on a free loopback port, with stdout piped to the test.
+fn serve_on_loopback(stderr: Stdio) -> (KillOnDrop, std::process::ChildStdout) {
     let child = std::process::Command::cargo_bin("http-wait")
         .unwrap()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut child = KillOnDrop(child);
     let stdout = child.0.stdout.take().unwrap();
+    (child, stdout)
+}
+
+/// `serve` announces its address on the first line of stdout, answers on it even
+/// after its reader has closed stdout, and stops on Ctrl-C.
+#[test]
+fn serve_prints_its_address_first() {
+    let (mut child, stdout) = serve_on_loopback(Stdio::null());
 
     // Read the first line on a helper thread, so the wait for it is bounded.
     let (send, receive) = mpsc::channel();
@@ -82,15 +88,7 @@ fn serve_prints_its_address_first() {
 /// announced, real port included.
 #[test]
 fn serve_on_loopback_hints_its_own_url_without_warning() {
-    let child = std::process::Command::cargo_bin("http-wait")
-        .unwrap()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().unwrap();
+    let (mut child, stdout) = serve_on_loopback(Stdio::piped());
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = BufReader::new(stdout).lines();
