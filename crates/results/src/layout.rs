@@ -1,0 +1,128 @@
+//! The results folder: which files it holds, what each is called, and its columns.
+//!
+//! | file | one row per | columns |
+//! |---|---|---|
+//! | `{pool}-{workload}.csv` | task | [`TASK_COLUMNS`]: the article's five, then `input,worker,pid,tid` |
+//! | `experiments.csv` | experiment (one pool, one workload) | [`EXPERIMENT_COLUMNS`] |
+//! | `gil-{workload}-held.csv` | interval during which a GIL worker held the lock | [`HELD_COLUMNS`] |
+//!
+//! Writers write these columns in this order; readers match them by name. Both take
+//! them from here, so a column added here is added to both.
+
+use std::path::{Path, PathBuf};
+
+use crate::{Pool, Workload};
+
+/// The columns of a per-task CSV. The first five are the article's, so a pandas
+/// notebook written for it reads these files unchanged.
+pub const TASK_COLUMNS: [&str; 9] = [
+    "tag",
+    "start_time",
+    "end_time",
+    "elapsed",
+    "result",
+    "input",
+    "worker",
+    "pid",
+    "tid",
+];
+
+/// The columns of `experiments.csv`.
+pub const EXPERIMENT_COLUMNS: [&str; 13] = [
+    "tag",
+    "pool",
+    "function",
+    "inputs",
+    "workers",
+    "start_method",
+    "switch_interval_ms",
+    "started_at",
+    "finished_at",
+    "makespan",
+    "voluntary_switches",
+    "involuntary_switches",
+    "gil_switches",
+];
+
+/// The columns of `gil-{workload}-held.csv`.
+pub const HELD_COLUMNS: [&str; 4] = ["worker", "tid", "acquired_at", "released_at"];
+
+/// The name of the summary file: one row per experiment.
+pub const EXPERIMENTS_FILE: &str = "experiments.csv";
+
+/// The tag of one experiment, e.g. `process-fibo`: the stem of its per-task CSV,
+/// the `tag` of its `experiments.csv` row, and the start of its tasks' tags.
+pub fn tag(pool: Pool, workload: Workload) -> String {
+    format!("{pool}-{workload}")
+}
+
+/// The name of the per-task CSV whose tag is `tag`: `{tag}.csv`.
+pub fn task_file_name(tag: &str) -> String {
+    format!("{tag}.csv")
+}
+
+/// The per-task CSV of one experiment: `{dir}/{pool}-{workload}.csv`.
+pub fn task_file(dir: &Path, pool: Pool, workload: Workload) -> PathBuf {
+    dir.join(task_file_name(&tag(pool, workload)))
+}
+
+/// The summary file: `{dir}/experiments.csv`.
+pub fn experiments_file(dir: &Path) -> PathBuf {
+    dir.join(EXPERIMENTS_FILE)
+}
+
+/// The name of the GIL interval file of one workload: `gil-{workload}-held.csv`.
+pub fn held_file_name(workload: Workload) -> String {
+    format!("gil-{workload}-held.csv")
+}
+
+/// The GIL interval file of one workload: `{dir}/gil-{workload}-held.csv`.
+pub fn held_file(dir: &Path, workload: Workload) -> PathBuf {
+    dir.join(held_file_name(workload))
+}
+
+/// The names of the optional files (the summary and the interval files), in the
+/// order a reader mentions them.
+pub fn optional_file_names() -> Vec<String> {
+    std::iter::once(EXPERIMENTS_FILE.to_owned())
+        .chain(Workload::ALL.into_iter().map(held_file_name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names are pinned: the docs, the scripts and earlier results folders use
+    /// them.
+    #[test]
+    fn file_names_are_pinned() {
+        let dir = Path::new("results");
+        assert_eq!(
+            task_file(dir, Pool::Gil, Workload::Get),
+            Path::new("results/gil-get.csv")
+        );
+        assert_eq!(
+            held_file(dir, Workload::Fibo),
+            Path::new("results/gil-fibo-held.csv")
+        );
+        assert_eq!(experiments_file(dir), Path::new("results/experiments.csv"));
+        assert_eq!(
+            optional_file_names(),
+            ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
+        );
+    }
+
+    /// The header lines, exactly as every writer writes them.
+    #[test]
+    fn headers_are_pinned() {
+        insta::assert_snapshot!(
+            [TASK_COLUMNS.join(","), EXPERIMENT_COLUMNS.join(","), HELD_COLUMNS.join(",")].join("\n"),
+            @r"
+        tag,start_time,end_time,elapsed,result,input,worker,pid,tid
+        tag,pool,function,inputs,workers,start_method,switch_interval_ms,started_at,finished_at,makespan,voluntary_switches,involuntary_switches,gil_switches
+        worker,tid,acquired_at,released_at
+        "
+        );
+    }
+}
