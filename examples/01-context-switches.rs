@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
         let r = run(&config, "fibo", &Fibonacci, &inputs, &|| {})?.record;
         println!(
             "{:<8} {:>9.3}s {:>10} {:>12} {:>12}",
-            kind.name(),
+            kind.as_str(),
             r.makespan,
             r.voluntary_switches,
             r.involuntary_switches,

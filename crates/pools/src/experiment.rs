@@ -31,38 +31,9 @@ pub struct PoolConfig {
     pub task_timeout: Option<TaskTimeout>,
 }
 
-/// The summary of one experiment: one row of `experiments.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExperimentRecord {
-    /// `{pool}-{short}`, e.g. `process-fibo`; also the stem of its CSV file.
-    pub tag: String,
-    /// Which pool ran it.
-    pub pool: PoolKind,
-    /// The task's name, e.g. `fibonacci`.
-    pub function: &'static str,
-    /// How many tasks (inputs) it ran.
-    pub inputs: usize,
-    /// How many workers the pool had.
-    pub workers: usize,
-    /// For process pools: how the workers were started.
-    pub start_method: Option<StartMethod>,
-    /// For the GIL pool: the switch interval, in milliseconds.
-    pub switch_interval_ms: Option<f64>,
-    /// When the pool started to be built, in Unix seconds.
-    pub started_at: f64,
-    /// When the pool had been stopped, in Unix seconds.
-    pub finished_at: f64,
-    /// `finished_at - started_at`, in seconds.
-    pub makespan: f64,
-    /// Voluntary context switches (a thread blocked and gave up its core) during the
-    /// experiment, in this process and in the children it reaped: the workers.
-    pub voluntary_switches: i64,
-    /// Involuntary context switches (the kernel took the core away, e.g. at the end of
-    /// a time slice), counted the same way.
-    pub involuntary_switches: i64,
-    /// How many times the simulated GIL changed hands (0 for other pools).
-    pub gil_switches: u64,
-}
+/// The summary of one experiment: one row of `experiments.csv`, in the results
+/// contract's type.
+pub use results::ExperimentRecord;
 
 /// Everything one experiment produced.
 #[derive(Debug)]
@@ -123,17 +94,18 @@ pub fn run<T: Task>(
     let record = ExperimentRecord {
         tag: format!("{}-{short}", config.kind),
         pool: config.kind,
-        function: T::NAME,
-        inputs: inputs.len(),
-        workers: config.workers,
-        start_method: (config.kind == PoolKind::Process).then_some(config.start_method),
+        function: T::NAME.to_owned(),
+        inputs: inputs.len() as u64,
+        workers: config.workers as u64,
+        start_method: (config.kind == PoolKind::Process).then(|| config.start_method.to_string()),
         switch_interval_ms: (config.kind == PoolKind::Gil)
             .then_some(config.switch_interval.as_secs_f64() * 1000.0),
         started_at,
         finished_at,
         makespan: finished_at - started_at,
-        voluntary_switches: after.voluntary - before.voluntary,
-        involuntary_switches: after.involuntary - before.involuntary,
+        // The counters only grow (reaped children are added, never taken away).
+        voluntary_switches: after.voluntary.saturating_sub(before.voluntary),
+        involuntary_switches: after.involuntary.saturating_sub(before.involuntary),
         gil_switches,
     };
     Ok(Outcome {
@@ -146,8 +118,8 @@ pub fn run<T: Task>(
 /// Context-switch counters of this process plus its reaped children.
 #[derive(Debug, Clone, Copy)]
 struct Switches {
-    voluntary: i64,
-    involuntary: i64,
+    voluntary: u64,
+    involuntary: u64,
 }
 
 impl Switches {
@@ -158,8 +130,9 @@ impl Switches {
         };
         for who in [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN] {
             if let Ok(usage) = getrusage(who) {
-                total.voluntary += usage.voluntary_context_switches();
-                total.involuntary += usage.involuntary_context_switches();
+                // `getrusage` counts are never negative.
+                total.voluntary += usage.voluntary_context_switches().max(0) as u64;
+                total.involuntary += usage.involuntary_context_switches().max(0) as u64;
             }
         }
         total

@@ -34,24 +34,9 @@ use crate::timeout::{TaskTimeout, Watchdog};
 /// CPython's default switch interval, `sys.getswitchinterval()`.
 pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 
-/// One stretch of time during which one worker thread held the lock.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HeldInterval {
-    /// The worker's index in its pool.
-    pub worker: usize,
-    /// The worker's kernel thread id.
-    pub tid: i32,
-    /// When it took the lock, in Unix seconds.
-    pub acquired_at: f64,
-    /// When it released the lock, in Unix seconds.
-    pub released_at: f64,
-    /// The same two moments on the monotonic clock, which is never stepped: the
-    /// tests check order and overlap on these, so that a wall-clock step (NTP, a
-    /// suspend) during a run cannot make two intervals look as if they overlapped.
-    pub acquired_instant: Instant,
-    /// See `acquired_instant`.
-    pub released_instant: Instant,
-}
+/// One stretch of time during which one worker thread held the lock: a row of
+/// `gil-{workload}-held.csv`, so its type is the results contract's.
+pub use results::HeldInterval;
 
 /// The state behind the lock's mutex (CPython keeps the same three fields).
 #[derive(Debug, Default)]

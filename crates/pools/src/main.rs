@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
 use pools::output::{self, Experiments, OutDir};
 use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskRecord, limits};
+use results::layout;
 
 /// Run the article's pool experiment: CPU-bound Fibonacci and IO-bound HTTP waits on a
 /// process pool, a thread pool, and a thread pool under a simulated GIL.
@@ -40,10 +41,9 @@ struct Cli {
     /// Which pools to compare (process, thread, gil), in the order to run them.
     #[arg(
         long,
+        value_enum,
         value_delimiter = ',',
-        default_value = "process,thread,gil",
-        value_parser = PossibleValuesParser::new(["process", "thread", "gil"])
-            .try_map(|s| s.parse::<PoolKind>()),
+        default_value = "process,thread,gil"
     )]
     pools: Vec<PoolKind>,
     /// Fibonacci inputs: START..END[:STEP] (END excluded) or a comma list.
@@ -405,19 +405,15 @@ impl Session<'_> {
             // Ctrl-C waits until the experiment's files and its row are all in place.
             let _held_back = output::HoldSignals::new();
             let out = self.out.path();
-            let file = out.join(format!("{}.csv", record.tag));
-            output::write_tasks(&file, &record.tag, &plan.inputs, &tasks)
-                .with_context(|| format!("cannot write {}", file.display()))?;
+            // Each error names the file it could not write, and why.
+            let file = out.join(layout::task_file_name(&record.tag));
+            output::write_tasks(&file, &record.tag, &plan.inputs, &tasks)?;
             if kind == PoolKind::Gil {
-                let file = out.join(format!("gil-{short}-held.csv"));
-                output::write_held(&file, &outcome.held)
-                    .with_context(|| format!("cannot write {}", file.display()))?;
+                let workload: results::Workload = short.parse()?;
+                output::write_held(&layout::held_file(out, workload), &outcome.held)?;
             }
             self.experiments.put(&record);
-            let file = out.join(Experiments::FILE);
-            self.experiments
-                .write()
-                .with_context(|| format!("cannot write {}", file.display()))?;
+            self.experiments.write()?;
             self.records.retain(|r| r.tag != record.tag);
             self.records.push(record);
         }

@@ -63,44 +63,6 @@ impl fmt::Display for WorkerDeath {
     }
 }
 
-/// The three kinds of pool the experiment compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PoolKind {
-    /// Worker processes: parallel, with isolated memory.
-    Process,
-    /// Real OS threads: parallel, with shared memory.
-    Thread,
-    /// Threads that must hold one simulated interpreter lock: concurrent, not parallel.
-    Gil,
-}
-
-impl PoolKind {
-    /// Every kind, in the order the experiment runs them.
-    pub const ALL: [PoolKind; 3] = [PoolKind::Process, PoolKind::Thread, PoolKind::Gil];
-
-    /// The short name used in tags and file names: `process`, `thread`, `gil`.
-    pub fn name(self) -> &'static str {
-        match self {
-            PoolKind::Process => "process",
-            PoolKind::Thread => "thread",
-            PoolKind::Gil => "gil",
-        }
-    }
-}
-
-impl fmt::Display for PoolKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for PoolKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        PoolKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown pool `{s}` (expected process, thread or gil)"))
-    }
-}
+/// The three kinds of pool the experiment compares: the results contract's
+/// [`results::Pool`], under the name this crate has always used for it.
+pub use results::Pool as PoolKind;

@@ -94,3 +94,33 @@ pub enum ReportError {
         source: io::Error,
     },
 }
+
+/// A results file that cannot be read keeps its message: the file, the line, what
+/// is wrong.
+impl From<results::ReadError> for ReportError {
+    fn from(err: results::ReadError) -> Self {
+        match err {
+            results::ReadError::Io { path, source } => ReportError::Read { path, source },
+            results::ReadError::NotAFile(path) => ReportError::NotAFile(path),
+            results::ReadError::Row {
+                path,
+                line,
+                message,
+            } => ReportError::Row {
+                path,
+                line,
+                message,
+            },
+        }
+    }
+}
+
+/// An atomic write that failed: the file and the cause.
+impl From<results::WriteError> for ReportError {
+    fn from(err: results::WriteError) -> Self {
+        ReportError::Write {
+            path: err.path,
+            source: err.source,
+        }
+    }
+}

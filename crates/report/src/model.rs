@@ -1,172 +1,17 @@
-//! What `pools` writes, as Rust types: one struct per CSV row, and the loaded
-//! [`Results`] that every chart and the trace read from.
+//! What `pools` writes, as Rust types: one struct per CSV row (from the `results`
+//! crate, re-exported here), and the loaded [`Results`] that every chart and the
+//! trace read from.
 //!
 //! All instants are wall-clock **Unix seconds** (`f64`, microsecond resolution in the
 //! files). Charts never show them raw: they subtract the experiment's origin
 //! ([`Experiment::origin`]) so the axis reads "seconds since the experiment began".
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
-/// The kind of pool an experiment ran on. The order here is the order of the groups
-/// in every chart: process first, then thread, then the thread pool under the GIL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pool {
-    /// One OS process per worker: true parallelism, no shared memory.
-    Process,
-    /// One OS thread per worker, no global lock: Rust's normal threads.
-    Thread,
-    /// OS threads that must hold a simulated global interpreter lock to compute,
-    /// the way CPython threads do.
-    Gil,
-}
-
-impl Pool {
-    /// Every pool, in chart order.
-    pub const ALL: [Pool; 3] = [Pool::Process, Pool::Thread, Pool::Gil];
-
-    /// The name used in file names, tags and labels (`process`, `thread`, `gil`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pool::Process => "process",
-            Pool::Thread => "thread",
-            Pool::Gil => "gil",
-        }
-    }
-
-    /// A longer name for legends and trace tracks.
-    pub fn description(self) -> &'static str {
-        match self {
-            Pool::Process => "process pool",
-            Pool::Thread => "thread pool",
-            Pool::Gil => "thread pool + simulated GIL",
-        }
-    }
-}
-
-impl fmt::Display for Pool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which task function an experiment ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Workload {
-    /// `fibonacci(n)`: CPU-bound, never waits.
-    Fibo,
-    /// `http_fetch(ms)`: waits for a server that answers after `ms` milliseconds.
-    Get,
-}
-
-impl Workload {
-    /// Both workloads, in the order the article shows them.
-    pub const ALL: [Workload; 2] = [Workload::Fibo, Workload::Get];
-
-    /// The short name in file names and tags (`fibo`, `get`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Workload::Fibo => "fibo",
-            Workload::Get => "get",
-        }
-    }
-
-    /// The function name `pools` writes in `experiments.csv`.
-    pub fn function(self) -> &'static str {
-        match self {
-            Workload::Fibo => "fibonacci",
-            Workload::Get => "http_fetch",
-        }
-    }
-
-    /// A short label for one task of this workload, e.g. `fib(41)` or `wait 1300 ms`.
-    pub fn task_label(self, input: u64) -> String {
-        match self {
-            Workload::Fibo => format!("fib({input})"),
-            Workload::Get => format!("wait {input} ms"),
-        }
-    }
-}
-
-impl fmt::Display for Workload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One row of a per-task CSV (`{pool}-{fibo|get}.csv`): one task, as its worker saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskRecord {
-    /// `{pool}-{fibo|get}-{i}`, where `i` is the index of the task's input.
-    pub tag: String,
-    /// When the worker began the task, in Unix seconds.
-    pub start_time: f64,
-    /// When the worker finished it, in Unix seconds.
-    pub end_time: f64,
-    /// `end_time - start_time` as the worker measured it, in seconds.
-    pub elapsed: f64,
-    /// The task's return value: the Fibonacci number, or the HTTP response body.
-    pub result: String,
-    /// The task's argument: `n` for Fibonacci, the server's wait in milliseconds for
-    /// a fetch.
-    pub input: u64,
-    /// Index of the worker that ran the task, `0..workers`.
-    pub worker: u32,
-    /// OS process id of the worker (for thread pools: the parent's pid, shared by all).
-    pub pid: u32,
-    /// OS thread id of the worker.
-    pub tid: u64,
-}
-
-/// One row of `experiments.csv`: what one pool did with one workload, as a whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentRecord {
-    /// `{pool}-{fibo|get}`, e.g. `process-fibo`.
-    pub tag: String,
-    /// The pool the experiment ran on.
-    pub pool: Pool,
-    /// `fibonacci` or `http_fetch`.
-    pub function: String,
-    /// Number of tasks submitted.
-    pub inputs: u64,
-    /// Number of workers in the pool.
-    pub workers: u64,
-    /// How the process pool started its workers (`fork`, `spawn`, `forkserver`);
-    /// empty for thread pools.
-    pub start_method: Option<String>,
-    /// The simulated GIL's switch interval, in milliseconds; empty except for `gil`.
-    pub switch_interval_ms: Option<f64>,
-    /// When the pool was created, in Unix seconds. The charts' time origin.
-    pub started_at: f64,
-    /// When the last result was collected and the pool shut down, in Unix seconds.
-    pub finished_at: f64,
-    /// `finished_at - started_at`, in seconds: the number to compare between pools.
-    pub makespan: f64,
-    /// Context switches the experiment's workers made by blocking (a count).
-    pub voluntary_switches: u64,
-    /// Context switches the kernel forced on them by preemption (a count).
-    pub involuntary_switches: u64,
-    /// How many times the simulated GIL changed hands (a count; 0 for other pools).
-    pub gil_switches: u64,
-}
-
-/// One row of `gil-{fibo|get}-held.csv`: an interval during which one worker thread
-/// held the simulated GIL. Intervals never overlap: that is what a global lock means.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeldInterval {
-    /// Index of the worker thread, `0..workers`.
-    pub worker: u32,
-    /// OS thread id of the worker.
-    pub tid: u64,
-    /// When the thread got the lock, in Unix seconds.
-    pub acquired_at: f64,
-    /// When it gave the lock up, in Unix seconds.
-    pub released_at: f64,
-}
+/// The pools, workloads and rows are the results contract's: the same types `pools`
+/// writes with (see the `results` crate).
+pub use results::{ExperimentRecord, HeldInterval, Pool, TaskRow, Workload};
 
 /// One pool running one workload: its tasks and, when `experiments.csv` has it, its
 /// summary row.
@@ -179,7 +24,7 @@ pub struct Experiment {
     /// The per-task CSV it was read from (for messages).
     pub path: PathBuf,
     /// Every task, sorted by `start_time`. Never empty.
-    pub tasks: Vec<TaskRecord>,
+    pub tasks: Vec<TaskRow>,
     /// The matching `experiments.csv` row, if that file was present and had one.
     pub summary: Option<ExperimentRecord>,
 }
@@ -270,8 +115,8 @@ impl Results {
 mod tests {
     use super::*;
 
-    fn task(start: f64, end: f64) -> TaskRecord {
-        TaskRecord {
+    fn task(start: f64, end: f64) -> TaskRow {
+        TaskRow {
             tag: "thread-fibo-0".into(),
             start_time: start,
             end_time: end,

@@ -85,15 +85,15 @@ struct Complete<'a, A> {
 struct TaskArgs<'a> {
     experiment: &'a str,
     input: u64,
-    os_pid: u32,
-    os_tid: u64,
+    os_pid: i32,
+    os_tid: i32,
     result: &'a str,
 }
 
 /// What Perfetto shows when a GIL hold is selected.
 #[derive(Serialize)]
 struct HoldArgs {
-    os_tid: u64,
+    os_tid: i32,
     workload: &'static str,
 }
 
@@ -137,7 +137,7 @@ pub fn write_trace(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         let pid = trace_pid(experiment.pool);
         let tag = experiment.tag();
         for task in &experiment.tasks {
-            tracks.insert((experiment.pool, u64::from(task.worker)));
+            tracks.insert((experiment.pool, task.worker as u64));
             events.push(&Complete {
                 args: TaskArgs {
                     experiment: &tag,
@@ -151,7 +151,7 @@ pub fn write_trace(results: &Results, out: &mut dyn Write) -> io::Result<()> {
                 name: &task.tag,
                 ph: "X",
                 pid,
-                tid: u64::from(task.worker),
+                tid: task.worker as u64,
                 ts: us(task.start_time),
             })?;
         }
@@ -159,7 +159,7 @@ pub fn write_trace(results: &Results, out: &mut dyn Write) -> io::Result<()> {
 
     for workload in Workload::ALL {
         for hold in results.held(workload).unwrap_or_default() {
-            let tid = HOLD_TRACK + u64::from(hold.worker);
+            let tid = HOLD_TRACK + hold.worker as u64;
             tracks.insert((Pool::Gil, tid));
             events.push(&Complete {
                 args: HoldArgs {
@@ -219,10 +219,10 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::model::{Experiment, HeldInterval, TaskRecord};
+    use crate::model::{Experiment, HeldInterval, TaskRow};
 
     fn results() -> Results {
-        let task = |i: u32, start: f64, end: f64| TaskRecord {
+        let task = |i: usize, start: f64, end: f64| TaskRow {
             tag: format!("gil-fibo-{i}"),
             start_time: start,
             end_time: end,
@@ -231,7 +231,7 @@ mod tests {
             input: 11,
             worker: i,
             pid: 4000,
-            tid: 4001 + u64::from(i),
+            tid: 4001 + i as i32,
         };
         let mut results = Results {
             dir: PathBuf::from("results"),
@@ -246,12 +246,7 @@ mod tests {
         };
         results.held.insert(
             Workload::Fibo,
-            vec![HeldInterval {
-                worker: 1,
-                tid: 4002,
-                acquired_at: 100.001,
-                released_at: 100.006,
-            }],
+            vec![HeldInterval::from_wall_clock(1, 4002, 100.001, 100.006)],
         );
         results
     }

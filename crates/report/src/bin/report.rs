@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 use report::ImageFormat;
 
@@ -45,16 +45,10 @@ struct Cli {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "png"
+        default_value = "png",
+        value_enum
     )]
-    format: Vec<FormatArg>,
-}
-
-/// `--format` values, as clap sees them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FormatArg {
-    Png,
-    Svg,
+    format: Vec<ImageFormat>,
 }
 
 fn main() -> ExitCode {
@@ -79,7 +73,7 @@ macro_rules! say {
 /// Makes SIGINT and SIGTERM end the run at once, with a message and status 130.
 ///
 /// The handler needs no clean-up of its own: every temporary file is created and
-/// renamed with both signals held back (`report::files::HoldSignals`), so when the
+/// renamed with both signals held back (`results::HoldSignals`), so when the
 /// handler runs, no temporary file exists. A signal that is ignored when `report`
 /// starts (`nohup`, a shell's background job) stays ignored.
 fn stop_on_interrupt() {
@@ -118,10 +112,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Read and check everything before writing anything: a bad row must not leave
     // a half-updated set of figures behind.
     let results = report::load(&cli.input)?;
-    let extras: Vec<String> = ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
+    let extras: Vec<String> = results::layout::optional_file_names()
         .into_iter()
         .filter(|name| cli.input.join(name).is_file())
-        .map(String::from)
         .collect();
     say!(
         "read {} tasks from {} experiments in {}{}",
@@ -135,25 +128,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     );
 
-    let mut formats: Vec<ImageFormat> = cli
-        .format
-        .iter()
-        .map(|f| match f {
-            FormatArg::Png => ImageFormat::Png,
-            FormatArg::Svg => ImageFormat::Svg,
-        })
-        .collect();
+    let mut formats = cli.format;
     formats.sort();
     formats.dedup();
 
     std::fs::create_dir_all(&cli.out)
         .with_context(|| format!("cannot create output folder {}", cli.out.display()))?;
-    for path in report::files::remove_stale_temp_files(&cli.out).with_context(|| {
-        format!(
-            "cannot clean up stale temporary files in {}",
-            cli.out.display()
-        )
-    })? {
+    for path in report::files::TEMP
+        .remove_stale(&cli.out)
+        .with_context(|| {
+            format!(
+                "cannot clean up stale temporary files in {}",
+                cli.out.display()
+            )
+        })?
+    {
         say!(
             "removed {}, left by a report run that was killed",
             path.display()

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::lanes::{Bar, Group, Lane, Lanes};
 use super::{note_color, pool_color, tint};
-use crate::model::{HeldInterval, Pool, Results, TaskRecord, Workload};
+use crate::model::{HeldInterval, Pool, Results, TaskRow, Workload};
 
 /// How many switch intervals the zoomed view shows.
 const ZOOM_TURNS: f64 = 20.0;
@@ -39,7 +39,7 @@ pub fn gil_timeline(results: &Results, workload: Workload, zoom: bool) -> Option
 
     // One lane per worker, in worker order, whether it appears in the held file,
     // the task file, or both: its tid, its holds and its tasks.
-    let mut by_worker: BTreeMap<u32, (u64, Vec<&HeldInterval>, Vec<&TaskRecord>)> = BTreeMap::new();
+    let mut by_worker: BTreeMap<usize, (i32, Vec<&HeldInterval>, Vec<&TaskRow>)> = BTreeMap::new();
     for hold in held {
         by_worker
             .entry(hold.worker)

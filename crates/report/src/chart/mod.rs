@@ -37,12 +37,25 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
-    /// The file extension, without the dot.
+    /// The file extension, without the dot; also the `--format` value.
     pub fn extension(self) -> &'static str {
         match self {
             ImageFormat::Png => "png",
             ImageFormat::Svg => "svg",
         }
+    }
+}
+
+/// `report --format` parses straight into this type. Written out rather than
+/// derived, so that a value is spelled as its extension and the variants' doc
+/// comments do not become `--help` text.
+impl clap::ValueEnum for ImageFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[ImageFormat::Png, ImageFormat::Svg]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.extension()))
     }
 }
 
@@ -139,7 +152,7 @@ impl Chart {
                 let workers: usize = results
                     .for_workload(workload)
                     .map(|e| {
-                        let mut ids: Vec<(u32, u64)> =
+                        let mut ids: Vec<(i32, i32)> =
                             e.tasks.iter().map(|t| (t.pid, t.tid)).collect();
                         ids.sort_unstable();
                         ids.dedup();
@@ -157,7 +170,7 @@ impl Chart {
             }
             Chart::GilTimeline(_) | Chart::GilZoom(_) => {
                 // One lane per GIL worker, from the held file and the task file.
-                let mut workers: Vec<u32> = results
+                let mut workers: Vec<usize> = results
                     .held(workload)
                     .unwrap_or_default()
                     .iter()

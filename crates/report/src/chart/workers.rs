@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use super::lanes::{Bar, Lane, Lanes};
 use super::{per_pool_chart, pool_color, tint};
-use crate::model::{Experiment, Pool, Results, TaskRecord, Workload};
+use crate::model::{Experiment, Pool, Results, TaskRow, Workload};
 
 /// The most tasks one worker's lane shows as separate, labelled bars. A plot is
 /// about 1,300 pixels wide, so past a few hundred tasks in a lane an average task
@@ -33,7 +33,7 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
     let busiest = results
         .for_workload(workload)
         .map(|e| {
-            let mut per_worker: BTreeMap<u32, usize> = BTreeMap::new();
+            let mut per_worker: BTreeMap<usize, usize> = BTreeMap::new();
             for task in &e.tasks {
                 *per_worker.entry(task.worker).or_default() += 1;
             }
@@ -53,7 +53,7 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
         return Some(chart);
     }
     per_pool_chart(results, workload, title, y_desc, |experiment, origin| {
-        let mut by_worker: BTreeMap<u32, Vec<&TaskRecord>> = BTreeMap::new();
+        let mut by_worker: BTreeMap<usize, Vec<&TaskRow>> = BTreeMap::new();
         for task in &experiment.tasks {
             by_worker.entry(task.worker).or_default().push(task);
         }
@@ -86,7 +86,7 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
 /// for a chart with more tasks than can be told apart: the drawing routine then
 /// shades each pixel column by how much of it the tasks cover.
 fn merged_lanes(experiment: &Experiment, origin: f64) -> Vec<Lane> {
-    let mut by_worker: BTreeMap<u32, Vec<&TaskRecord>> = BTreeMap::new();
+    let mut by_worker: BTreeMap<usize, Vec<&TaskRow>> = BTreeMap::new();
     for task in &experiment.tasks {
         by_worker.entry(task.worker).or_default().push(task);
     }
@@ -124,13 +124,13 @@ fn thousands(n: usize) -> String {
 /// `process pid 1234` for a process worker, `thread tid 5678` for a thread: the id
 /// that tells workers apart in that kind of pool. A worker whose id changed (a
 /// replaced process) lists every id it had.
-fn worker_label(pool: Pool, tasks: &[&TaskRecord]) -> String {
-    let (kind, mut ids): (&str, Vec<u64>) = match pool {
-        Pool::Process => ("pid", tasks.iter().map(|t| u64::from(t.pid)).collect()),
+fn worker_label(pool: Pool, tasks: &[&TaskRow]) -> String {
+    let (kind, mut ids): (&str, Vec<i32>) = match pool {
+        Pool::Process => ("pid", tasks.iter().map(|t| t.pid).collect()),
         Pool::Thread | Pool::Gil => ("tid", tasks.iter().map(|t| t.tid).collect()),
     };
     ids.dedup();
-    let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+    let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
     format!("{pool} {kind} {}", ids.join(","))
 }
 
@@ -138,8 +138,8 @@ fn worker_label(pool: Pool, tasks: &[&TaskRecord]) -> String {
 mod tests {
     use super::*;
 
-    fn task(pid: u32, tid: u64) -> TaskRecord {
-        TaskRecord {
+    fn task(pid: i32, tid: i32) -> TaskRow {
+        TaskRow {
             tag: "t".into(),
             start_time: 0.0,
             end_time: 1.0,
