@@ -22,7 +22,8 @@
 //! - [`timeout`]: the task timeout: a worker process past it is killed; a thread
 //!   cannot be, so the program ends.
 //! - [`experiment`]: run one pool over one set of inputs and record what happened.
-//! - [`output`]: write the CSV files, atomically.
+//! - [`output`]: write the CSV files, atomically, in the format the `results` crate
+//!   defines (and `report` reads with).
 //! - [`spec`]: parse input SPECs such as `34..42` or `1000..1800:100`.
 //! - [`limits`]: how many tasks and workers a run may have, and why.
 //!

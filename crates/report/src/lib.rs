@@ -13,16 +13,17 @@
 //! ```
 //!
 //! # Layout
-//! - [`model`]: one struct per CSV row (every field with its unit), and the loaded
-//!   [`Results`].
+//! - [`model`]: one struct per CSV row (every field with its unit; they are the
+//!   `results` crate's, which `pools` writes with too), and the loaded [`Results`].
 //! - [`mod@load`]: reads and checks a results folder; errors name the file and line.
+//!   The names, columns, header check and line limit come from `results`.
 //! - [`chart`]: the figures. Each is built as plain [`chart::lanes::Lanes`] data and
 //!   drawn by one routine, into PNG or SVG bytes.
 //! - [`trace`]: the Chrome trace-event JSON.
 //! - [`error`]: the one error type, [`ReportError`].
-//! - [`files`]: how an output file is written (atomically, under a temporary name
-//!   that carries the writer's pid), how stale temporary files are cleaned up, and
-//!   the shared lock on the input folder.
+//! - [`files`]: how an output file is written (atomically, by `results`, under a
+//!   temporary name that carries the writer's pid), how stale temporary files are
+//!   cleaned up, and the shared lock on the input folder.
 //! - This file: the [`Exporter`] trait that every output implements, and [`plan`]
 //!   (which outputs the results allow).
 
