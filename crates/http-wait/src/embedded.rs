@@ -228,9 +228,9 @@ fn child_main(listener: std::net::TcpListener, parent: nix::unistd::Pid) -> ! {
     let result = catch_unwind(AssertUnwindSafe(|| -> io::Result<()> {
         // SIGKILL when the parent dies, even if we are stopped; and if the parent
         // died before we asked, no signal will come: then stop serving at once.
-        if let Err(err) = parent_death::die_with_parent(parent) {
+        if let Err(err) = procutil::parent_death::die_with_parent(parent) {
             return match err {
-                parent_death::ParentDeathError::ParentGone { .. } => Ok(()),
+                procutil::parent_death::ParentDeathError::ParentGone { .. } => Ok(()),
                 err => Err(io::Error::other(err)),
             };
         }

@@ -28,7 +28,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid};
-use parent_death::ParentDeathError;
+use procutil::parent_death::ParentDeathError;
 
 use crate::X;
 use crate::error::DemoError;
@@ -199,7 +199,7 @@ pub fn spawn_reader(
     // and `getppid` system calls and allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            parent_death::die_with_parent(parent)
+            procutil::parent_death::die_with_parent(parent)
                 .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
         });
     }
@@ -228,7 +228,7 @@ pub fn run_spawned_reader(
 }
 
 /// Asks the kernel to kill this process with SIGKILL when its parent exits
-/// (`PR_SET_PDEATHSIG`, through the `parent-death` crate), so that a reader never
+/// (`PR_SET_PDEATHSIG`, through the `procutil` crate), so that a reader never
 /// outlives an interrupted demo.
 ///
 /// SIGKILL, because it is the one signal that also ends a *stopped* reader: with
@@ -237,7 +237,7 @@ pub fn run_spawned_reader(
 /// request was made; then the signal would never come, and comparing `getppid()`
 /// with the parent we expect catches that.
 pub fn die_with_parent(parent: Pid) -> Result<(), DemoError> {
-    parent_death::die_with_parent(parent).map_err(|err| match err {
+    procutil::parent_death::die_with_parent(parent).map_err(|err| match err {
         ParentDeathError::Prctl(errno) => DemoError::DeathSignal(errno),
         ParentDeathError::ParentGone { expected, .. } => DemoError::ParentGone(expected),
     })
