@@ -118,13 +118,13 @@ impl ReaderProcess {
 /// at the moment of the fork (the allocator's, or stdout's) and that nobody in the
 /// child will ever release.
 pub fn fork_reader(x: &AtomicU64, schedule: &Schedule) -> Result<ReaderProcess, DemoError> {
-    let threads = thread_count()?;
+    let threads = procutil::thread_count().map_err(DemoError::CountThreads)?;
     if threads != 1 {
         return Err(DemoError::MultiThreaded(threads));
     }
     // The child gets a copy of stdout's buffer along with everything else; empty it
     // first or anything still in it would be printed twice.
-    io::stdout().flush().map_err(DemoError::Output)?;
+    procutil::stdout::flush()?;
     let parent = getpid();
 
     // Safety: the rule for `fork` is that a child of a multi-threaded process may call
@@ -154,8 +154,9 @@ fn forked_child(parent: Pid, x: &AtomicU64, schedule: &Schedule) -> ! {
     }));
     let code = match result {
         Ok(Ok(_)) => 0,
-        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly.
-        Ok(Err(err)) if err.is_broken_pipe() => 0,
+        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly,
+        // as the parent does (the policy of `procutil::stdout`).
+        Ok(Err(err)) if procutil::stdout::is_closed(&err) => 0,
         Ok(Err(err)) => {
             let _ = writeln!(io::stderr(), "Error: reader process: {}", chain(&err));
             1
@@ -190,7 +191,7 @@ pub fn spawn_reader(
     }
     // Not needed for correctness (exec does not copy our buffer), but it keeps
     // anything printed so far ahead of the child's first line.
-    io::stdout().flush().map_err(DemoError::Output)?;
+    procutil::stdout::flush()?;
     // Armed here, between fork and exec, and again by the new program: a reader
     // stopped before its exec would otherwise outlive a killed demo. (The death
     // signal survives `exec`.)
@@ -241,12 +242,6 @@ pub fn die_with_parent(parent: Pid) -> Result<(), DemoError> {
         ParentDeathError::Prctl(errno) => DemoError::DeathSignal(errno),
         ParentDeathError::ParentGone { expected, .. } => DemoError::ParentGone(expected),
     })
-}
-
-/// The number of threads in this process: the entries of `/proc/self/task`.
-fn thread_count() -> Result<usize, DemoError> {
-    let tasks = std::fs::read_dir("/proc/self/task").map_err(DemoError::CountThreads)?;
-    Ok(tasks.count())
 }
 
 /// `err` and its sources joined with `: `, the way `anyhow` prints `{:#}`.
