@@ -10,9 +10,9 @@
 //! a single OS thread, answers 1,000 concurrent requests that each sleep 1,000 ms in
 //! about 1 s, not 1,000 s (`cargo bench -p http-wait --bench concurrent`).
 //!
-//! Public delay services come and go, so the crate ships its own: `GET /{status}?sleep={ms}`
-//! waits `ms` milliseconds, then answers with that status. The tests and the other
-//! crates never need the internet.
+//! Public delay services come and go, so the crate ships its own:
+//! `GET /{status}?sleep={ms}` waits `ms` milliseconds, then answers with that status.
+//! The tests and the other crates never need the internet.
 //!
 //! # Layout
 //! - [`server`]: the delay server. [`server::parse_request`] turns a path and query

@@ -1,10 +1,13 @@
 //! The three ways to start a worker process, named as Python names them.
 //!
-//! | Method | The child is | Its memory | Cost to start |
-//! |---|---|---|---|
-//! | [`Fork`](StartMethod::Fork) | a copy of this process, made by `fork(2)` | a copy-on-write copy, as it is at the fork; only the forking thread | cheapest |
-//! | [`Spawn`](StartMethod::Spawn) | this program started afresh (`exec`) | fresh: every global at its initial value | most: a whole program start |
-//! | [`Forkserver`](StartMethod::Forkserver) | a fork of a server process started early, before any thread | a copy of the server's, which did nothing but wait | between the two |
+//! - [`Fork`](StartMethod::Fork): the child is a copy of this process, made by
+//!   `fork(2)`: a copy-on-write copy of its memory as it is at the fork, and only the
+//!   forking thread. The cheapest to start.
+//! - [`Spawn`](StartMethod::Spawn): the child is this program started afresh
+//!   (`exec`), every global at its initial value. The dearest: a whole program start.
+//! - [`Forkserver`](StartMethod::Forkserver): the child is a fork of a server process
+//!   started early, before any thread, whose memory holds nothing but its wait for
+//!   requests. In between.
 //!
 //! `fork` is only safe while the forking process is single-threaded (see
 //! [`thread_count`](crate::thread_count)); `spawn` is always safe; a forkserver is
@@ -31,12 +34,12 @@ pub enum StartMethod {
     Fork,
     /// Re-run this program from scratch, like Python's `spawn`: every global starts afresh.
     Spawn,
-    /// Fork from a server process started early, before any thread, like Python's `forkserver`.
+    /// Fork from a server process started before any thread, like Python's `forkserver`.
     Forkserver,
 }
 
 impl StartMethod {
-    /// Every method, in the order of the table above.
+    /// Every method, in the order of the list above.
     pub const ALL: [StartMethod; 3] = [
         StartMethod::Fork,
         StartMethod::Spawn,
@@ -77,9 +80,7 @@ impl StartMethod {
     /// let err = Cli::try_parse_from(["demo", "--start-method", "forkserver"]).unwrap_err();
     /// assert!(err.to_string().contains("[possible values: fork, spawn]"));
     /// ```
-    pub fn parser(
-        methods: &'static [StartMethod],
-    ) -> impl TypedValueParser<Value = StartMethod> + Clone + Send + Sync + 'static {
+    pub fn parser(methods: &'static [StartMethod]) -> impl TypedValueParser<Value = StartMethod> {
         PossibleValuesParser::new(methods.iter().filter_map(ValueEnum::to_possible_value))
             .try_map(|name| name.parse::<StartMethod>())
     }

@@ -146,7 +146,8 @@ macro_rules! say {
 /// ```no_run
 /// # fn main() -> Result<(), procutil::stdout::StdoutError> {
 /// # let path = "results/trace.json";
-/// procutil::say_unless_closed!("wrote {path}")?; // `report | head -1` still writes every file
+/// // Under `report | head -1`, every file is still written.
+/// procutil::say_unless_closed!("wrote {path}")?;
 /// # Ok(())
 /// # }
 /// ```
