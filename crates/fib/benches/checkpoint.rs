@@ -2,8 +2,9 @@
 //!
 //! `fib::fibonacci` runs the recursion through a generic checkpoint closure. With the
 //! empty closure it must compile to the same code as a plain hand-written recursion.
-//! Expect the first two lines to agree within noise (the issue's bar is 2 %), and the
-//! third, which reads an atomic flag at every call as the GIL pool does, to cost a little.
+//! Expect the first two lines to agree within noise (the issue's bar is 2 %), and
+//! the third, which reads an atomic flag at every call as the GIL pool does, to cost
+//! a little.
 //!
 //! ```text
 //! cargo bench -p fib --bench checkpoint

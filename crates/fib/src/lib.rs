@@ -26,8 +26,6 @@
 //! assert!(fib::fibonacci(0).is_err());
 //! ```
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// The largest `n` accepted.
 ///
 /// Naive recursion costs about 1.6ⁿ calls: `fibonacci(41)` takes about a second on a
@@ -140,13 +138,9 @@ impl<T> Timed<T> {
     }
 }
 
-/// The current wall-clock time in Unix seconds.
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+/// The clock [`Timed`] reads: wall-clock Unix seconds, from the shared `procutil`
+/// crate. Re-exported because the pools stamp their own records with the same clock.
+pub use procutil::unix_now;
 
 /// [`fibonacci`], timed: the record every pool writes.
 ///

@@ -49,6 +49,48 @@ fn checks_all_inputs_before_computing() {
         .stdout(predicate::str::is_empty());
 }
 
+/// A reader that has closed stdout before the first line (as `| head -0` would)
+/// ends the run quietly: status 0 and nothing on stderr.
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fib"))
+        .args(["20", "21", "22"])
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+/// Any other failure to write stdout is an error: one line that says so.
+#[test]
+fn a_full_stdout_is_an_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fib"))
+        .arg("20")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("Error: could not write to stdout: "),
+        "{stderr:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+}
+
+/// The write end of a pipe whose read end is already closed: every write to it
+/// fails with `EPIPE`, with no race against the reader.
+fn closed_pipe() -> std::os::fd::OwnedFd {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    write
+}
+
 fn stdout_is_empty(out: &assert_cmd::assert::Assert) -> bool {
     out.get_output().stdout.is_empty()
 }

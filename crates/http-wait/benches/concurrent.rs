@@ -13,11 +13,11 @@
 //! accepting connections and writing tiny answers. Expect about 1.0x s for 1,000 and
 //! well under 2 s for 10,000 on a 2-core machine.
 //!
-//! By default the server runs in a forked child process ([`DelayServer::start_in_child`]),
-//! so that server and client each have their own file-descriptor table: 10,000
-//! connections need 10,000 sockets on each side, and one process holding both would
-//! hit a 20,000 `ulimit -n`. `--thread` runs it on a thread of this process instead
-//! ([`DelayServer::start`]), which is fine for 1,000.
+//! By default the server runs in a forked child process
+//! ([`DelayServer::start_in_child`]), so that server and client each have their own
+//! file-descriptor table: 10,000 connections need 10,000 sockets on each side, and
+//! one process holding both would hit a 20,000 `ulimit -n`. `--thread` runs it on a
+//! thread of this process instead ([`DelayServer::start`]), which is fine for 1,000.
 //!
 //! The client is a separate multi-threaded Tokio runtime that writes a raw
 //! `GET /200?sleep=1000` on each connection and reads the answer to the end. A

@@ -29,8 +29,9 @@
 //!   library used by code that forks should not leave stray threads behind.
 
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use procutil::unix_now;
 use ureq::http::Uri;
 
 /// How long [`Client::default`] and [`http_fetch`] wait in each phase of a request.
@@ -43,22 +44,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(35);
 /// The placeholder that [`expand_template`] replaces.
 pub const PLACEHOLDER: &str = "{ms}";
 
-/// The current wall-clock time, in seconds since the Unix epoch.
-///
-/// Wall-clock rather than `Instant`, because records from several processes must be
-/// comparable: an `Instant` only means something inside the process that took it.
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |elapsed| elapsed.as_secs_f64())
-}
-
 /// One finished request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetched {
     /// The URL that was requested (the template with `{ms}` filled in).
     pub url: String,
-    /// When the request started, in Unix seconds ([`unix_now`]).
+    /// When the request started, in Unix seconds ([`procutil::unix_now`]).
     pub start: f64,
     /// When the whole body had arrived, in Unix seconds.
     pub end: f64,
@@ -198,7 +189,8 @@ pub fn expand_template(url_template: &str, ms: u64) -> Result<String, FetchError
 /// assert!(check_template("http://127.0.0.1:8080/200?sleep={ms}").is_ok());
 /// let err = check_template("http://127.0.0.1:99999/200?sleep={ms}").unwrap_err();
 /// assert!(matches!(err, FetchError::InvalidUrl { problem: UrlProblem::Port(_), .. }));
-/// assert!(matches!(check_template("http://127.0.0.1:8080/200"), Err(FetchError::NoPlaceholder { .. })));
+/// let err = check_template("http://127.0.0.1:8080/200").unwrap_err();
+/// assert!(matches!(err, FetchError::NoPlaceholder { .. }));
 /// ```
 pub fn check_template(url_template: &str) -> Result<(), FetchError> {
     let url = expand_template(url_template, 0)?;

@@ -5,7 +5,7 @@
 //!
 //! - [`DelayServer::start`]: on a background thread of this process, with its own
 //!   `current_thread` runtime. Simple, portable, and enough for most callers.
-//! - [`DelayServer::start_in_child`]: in a forked child process (Linux only). The
+//! - [`DelayServer::start_in_child`]: in a forked child process. The
 //!   caller stays single-threaded. That matters to the `pools` crate, which forks
 //!   worker processes: `fork` copies only the calling thread, so a parent that runs
 //!   a server thread would hand each worker a copy of whatever locks that thread held
@@ -14,7 +14,6 @@
 //! # Layout
 //! - [`DelayServer`] and its constructors; `Drop` stops the server.
 //! - `Runner`: the private part that differs between the thread and the child.
-//! - `thread_count`: how many threads this process has, read from `/proc`.
 //! - `child_main`: everything the forked child runs; it never returns.
 
 use std::io::{self, Write};
@@ -52,8 +51,9 @@ enum Runner {
         shutdown: Option<oneshot::Sender<()>>,
         thread: Option<JoinHandle<io::Result<()>>>,
     },
-    #[cfg(target_os = "linux")]
-    Child { pid: nix::unistd::Pid },
+    Child {
+        pid: nix::unistd::Pid,
+    },
 }
 
 impl DelayServer {
@@ -107,11 +107,10 @@ impl DelayServer {
     /// One caveat for callers that fork workers of their own: if they reap with
     /// "wait for any child" (`waitpid(-1)`), they may collect the server's exit
     /// status instead of a worker's. Wait for specific pids.
-    #[cfg(target_os = "linux")]
     pub fn start_in_child() -> io::Result<DelayServer> {
         use nix::unistd::{ForkResult, fork, getpid};
 
-        let threads = thread_count()?;
+        let threads = procutil::thread_count()?;
         if threads != 1 {
             return Err(io::Error::other(format!(
                 "DelayServer::start_in_child can only fork a single-threaded process, but \
@@ -167,7 +166,6 @@ impl DelayServer {
     pub fn pid(&self) -> u32 {
         match &self.runner {
             Runner::Thread { .. } => self.owner,
-            #[cfg(target_os = "linux")]
             Runner::Child { pid } => pid.as_raw().unsigned_abs(),
         }
     }
@@ -196,7 +194,6 @@ impl Drop for DelayServer {
                     let _ = thread.join();
                 }
             }
-            #[cfg(target_os = "linux")]
             Runner::Child { pid } => {
                 use nix::errno::Errno;
                 use nix::sys::signal::{Signal, kill};
@@ -214,23 +211,16 @@ impl Drop for DelayServer {
     }
 }
 
-/// The number of threads in this process: the entries of `/proc/self/task`.
-#[cfg(target_os = "linux")]
-pub(crate) fn thread_count() -> io::Result<usize> {
-    Ok(std::fs::read_dir("/proc/self/task")?.count())
-}
-
 /// The forked child: serve on the inherited listener until killed, then exit.
-#[cfg(target_os = "linux")]
 fn child_main(listener: std::net::TcpListener, parent: nix::unistd::Pid) -> ! {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     let result = catch_unwind(AssertUnwindSafe(|| -> io::Result<()> {
         // SIGKILL when the parent dies, even if we are stopped; and if the parent
         // died before we asked, no signal will come: then stop serving at once.
-        if let Err(err) = parent_death::die_with_parent(parent) {
+        if let Err(err) = procutil::parent_death::die_with_parent(parent) {
             return match err {
-                parent_death::ParentDeathError::ParentGone { .. } => Ok(()),
+                procutil::parent_death::ParentDeathError::ParentGone { .. } => Ok(()),
                 err => Err(io::Error::other(err)),
             };
         }

@@ -10,9 +10,9 @@
 //! a single OS thread, answers 1,000 concurrent requests that each sleep 1,000 ms in
 //! about 1 s, not 1,000 s (`cargo bench -p http-wait --bench concurrent`).
 //!
-//! Public delay services come and go, so the crate ships its own: `GET /{status}?sleep={ms}`
-//! waits `ms` milliseconds, then answers with that status. The tests and the other
-//! crates never need the internet.
+//! Public delay services come and go, so the crate ships its own:
+//! `GET /{status}?sleep={ms}` waits `ms` milliseconds, then answers with that status.
+//! The tests and the other crates never need the internet.
 //!
 //! # Layout
 //! - [`server`]: the delay server. [`server::parse_request`] turns a path and query
@@ -25,11 +25,13 @@
 //! - [`embedded`]: [`DelayServer`], a running server owned by a handle whose `Drop`
 //!   stops it. [`DelayServer::start`] runs it on a background thread;
 //!   [`DelayServer::start_in_child`] runs it in a forked child process so that the
-//!   caller stays single-threaded and can safely fork workers of its own (Linux only).
+//!   caller stays single-threaded and can safely fork workers of its own.
 //! - `src/bin/http-wait.rs`: the `http-wait serve` and `http-wait fetch` commands.
 //!
-//! The workspace targets Linux. The fork-based parts are gated with
-//! `#[cfg(target_os = "linux")]`; the rest is portable.
+//! # Platform
+//! Linux only, gated with `#[cfg(target_os = "linux")]`: the child server counts
+//! threads in `/proc` before it forks and arms `PR_SET_PDEATHSIG` (both from
+//! `procutil`). On any other system the crate does not compile, and says why.
 //!
 //! ```
 //! let server = http_wait::DelayServer::start()?;
@@ -40,13 +42,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(not(target_os = "linux"))]
+compile_error!("the http-wait crate uses fork, prctl and /proc, and runs on Linux only");
+
 pub mod client;
 pub mod embedded;
 pub mod server;
 
 pub use client::{
     Client, DEFAULT_TIMEOUT, FetchError, Fetched, UrlProblem, check_template, expand_template,
-    http_fetch, unix_now,
+    http_fetch,
 };
 pub use embedded::DelayServer;
 pub use server::MAX_SLEEP_MS;

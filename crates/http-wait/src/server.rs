@@ -113,7 +113,8 @@ pub enum BadRequest {
 /// let delay = parse_request("/503", Some("sleep=250")).unwrap();
 /// assert_eq!(delay, Delay { status: 503, sleep: Duration::from_millis(250) });
 /// assert_eq!(parse_request("/", None).unwrap().status, 200);
-/// assert!(matches!(parse_request("/200", Some("sleep=-5")), Err(BadRequest::SleepNotANumber(_))));
+/// let err = parse_request("/200", Some("sleep=-5")).unwrap_err();
+/// assert!(matches!(err, BadRequest::SleepNotANumber(_)));
 /// ```
 pub fn parse_request(path: &str, query: Option<&str>) -> Result<Delay, BadRequest> {
     let status = parse_status(path.strip_prefix('/').unwrap_or(path))?;
@@ -190,7 +191,8 @@ pub fn status_text(code: u16) -> String {
 /// run's connections are still in `TIME_WAIT`.
 ///
 /// The listener is plain `std`, so it can be opened before a runtime exists, or
-/// before a `fork` (see [`DelayServer::start_in_child`](crate::DelayServer::start_in_child)).
+/// before a `fork` (see
+/// [`DelayServer::start_in_child`](crate::DelayServer::start_in_child)).
 pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;

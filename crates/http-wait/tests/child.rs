@@ -43,7 +43,7 @@ fn serves_from_a_child_process() {
     assert!(fetched.elapsed() >= 0.05, "{fetched:?}");
 
     // Neither the fork nor the fetch left a thread behind in this process.
-    assert_eq!(thread_count(), 1);
+    assert_eq!(procutil::thread_count().unwrap(), 1);
 }
 
 /// After drop, the port refuses connections and the child is gone: killed and
@@ -92,7 +92,7 @@ fn client_works_after_fork() {
     let client = http_wait::Client::default();
     let template = server.url_template();
     assert_eq!(client.fetch(&template, 0).unwrap().status, 200);
-    assert_eq!(thread_count(), 1);
+    assert_eq!(procutil::thread_count().unwrap(), 1);
 
     // Safety: this process has one thread (`main`, checked just above), so the
     // child inherits no lock held by another thread and may allocate and do IO. It
@@ -114,10 +114,6 @@ fn client_works_after_fork() {
     assert_eq!(waitpid(child, None), Ok(WaitStatus::Exited(child, 0)));
     // The server is still up for the parent.
     assert_eq!(client.fetch(&template, 0).unwrap().body, "200 OK");
-}
-
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
 /// The parent pid of `pid`, from the fourth field of `/proc/PID/stat`.

@@ -141,6 +141,24 @@ fn fetch_uses_the_embedded_server() {
     assert!(lines[2].starts_with("total: "), "{}", lines[2]);
 }
 
+/// A reader that has closed stdout before the first line (as `| head -0` would)
+/// ends `fetch` quietly: status 0 and no `Error:` line.
+#[test]
+fn fetch_to_a_closed_stdout_ends_quietly() {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    // Every write to the pipe now fails with EPIPE, with no race against a reader.
+    drop(read);
+    let out = std::process::Command::cargo_bin("http-wait")
+        .unwrap()
+        .args(["fetch", "0", "0"])
+        .stdout(write)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("Error"), "{stderr:?}");
+}
+
 /// Bad input gets exactly one `Error:` line on stderr, no panic, and exit code 1.
 #[test]
 fn bad_input_is_one_error_line() {

@@ -1,7 +1,8 @@
 //! The whole experiment: choose where X lives, start the process, then the thread,
 //! run main's loop, reap everybody, and say what happened.
 //!
-//! The order of the steps is the point of this file:
+//! The order of the steps is the point of this file (after step 0, which refuses
+//! the one start method the demo has no use for):
 //! 1. **Shared memory first** (with `--shared`): a mapping only reaches a child that
 //!    exists after it, through `fork`, or through a descriptor passed across `exec`.
 //! 2. **The process next**, while this one is still single-threaded, because the
@@ -13,12 +14,13 @@
 use std::os::fd::AsFd;
 use std::sync::atomic::AtomicU64;
 
+use crate::X;
 use crate::error::DemoError;
 use crate::launch::{fork_reader, spawn_reader};
 use crate::line::Actor;
 use crate::schedule::{Schedule, increment, watch};
 use crate::shared::SharedCounter;
-use crate::{StartMethod, X};
+use procutil::StartMethod;
 
 /// What to run.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +62,12 @@ pub fn run(options: Options) -> Result<Outcome, DemoError> {
         shared,
     } = options;
 
+    // 0. The reader starts by fork or by spawn. A forkserver's child would be a
+    //    fork of a fresh program, so it would show nothing that spawn does not.
+    if start_method == StartMethod::Forkserver {
+        return Err(DemoError::StartMethod(start_method));
+    }
+
     // 1. Where X lives. Without `--shared` it is the static `X`: private to each
     //    process. With it, a mapping made now, before the child exists.
     let (counter, memfd) = match (shared, start_method) {
@@ -69,6 +77,7 @@ pub fn run(options: Options) -> Result<Outcome, DemoError> {
             let (counter, fd) = SharedCounter::memfd()?;
             (Some(counter), Some(fd))
         }
+        (true, StartMethod::Forkserver) => unreachable!("refused in step 0"),
     };
     let x: &AtomicU64 = counter.as_deref().unwrap_or(&X);
 
@@ -76,6 +85,7 @@ pub fn run(options: Options) -> Result<Outcome, DemoError> {
     let process = match start_method {
         StartMethod::Fork => fork_reader(x, &schedule)?,
         StartMethod::Spawn => spawn_reader(&schedule, memfd.as_ref().map(|fd| fd.as_fd()))?,
+        StartMethod::Forkserver => unreachable!("refused in step 0"),
     };
     // The child has its own copy of the descriptor now (and its own mapping soon);
     // ours is no longer needed. Our mapping stays until `counter` drops.
@@ -114,6 +124,9 @@ impl Outcome {
     ///
     /// Neither starts with `Main-`, `Thread-` or `Process-`, so they never parse as
     /// one of the three line formats.
+    ///
+    /// # Panics
+    /// On an outcome whose start method is `forkserver`, which [`run`] never makes.
     pub fn summary(&self) -> [String; 2] {
         let Outcome {
             main_pid,
@@ -132,6 +145,7 @@ impl Outcome {
             let how = match start_method {
                 StartMethod::Fork => "an anonymous MAP_SHARED mapping inherited through fork",
                 StartMethod::Spawn => "a memfd whose descriptor the re-executed program inherited",
+                StartMethod::Forkserver => unreachable!("`run` refuses forkserver"),
             };
             [
                 format!(
@@ -146,6 +160,7 @@ impl Outcome {
             let own = match start_method {
                 StartMethod::Fork => "got its own copy of X at the fork",
                 StartMethod::Spawn => "is a fresh run of this program with its own X",
+                StartMethod::Forkserver => unreachable!("`run` refuses forkserver"),
             };
             [
                 format!(

@@ -7,8 +7,7 @@
 use std::io;
 
 use nix::errno::Errno;
-
-use crate::schedule::{MAX_INTERVAL_MS, MAX_ITERATIONS};
+use procutil::stdout::StdoutError;
 
 /// Why the demo could not run, or could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -17,14 +16,28 @@ pub enum DemoError {
     #[error("--iterations must be at least 1")]
     NoIterations,
     /// More iterations than anyone will read.
-    #[error("--iterations {0} is too many: at most {MAX_ITERATIONS}")]
-    TooManyIterations(u32),
+    #[error("--iterations {given} is too many: at most {max}")]
+    TooManyIterations {
+        /// What the user asked for.
+        given: u32,
+        /// The most accepted ([`MAX_ITERATIONS`](crate::schedule::MAX_ITERATIONS)).
+        max: u32,
+    },
     /// `--interval-ms 0`: the readers and main would all fire at the same instant.
     #[error("--interval-ms must be at least 1: the demo needs time between steps")]
     ZeroInterval,
     /// An interval so long that the demo would look hung.
-    #[error("--interval-ms {0} is too long: at most {MAX_INTERVAL_MS} (one minute)")]
-    IntervalTooLong(u64),
+    #[error("--interval-ms {given} is too long: at most {max} (one minute)")]
+    IntervalTooLong {
+        /// What the user asked for, in milliseconds.
+        given: u64,
+        /// The longest accepted ([`MAX_INTERVAL_MS`](crate::schedule::MAX_INTERVAL_MS)).
+        max: u64,
+    },
+    /// `--start-method forkserver`, through the library: the demo starts its reader
+    /// by fork or by spawn only (the binary does not even offer it).
+    #[error("isolation-demo starts its reader by fork or spawn, not by {0}")]
+    StartMethod(procutil::StartMethod),
     /// The process had other threads when asked to fork (see [`crate::launch::fork_reader`]).
     #[error(
         "refusing to fork: this process has {0} threads, and a child forked from a \
@@ -87,15 +100,8 @@ pub enum DemoError {
         /// What is wrong with it.
         why: &'static str,
     },
-    /// Writing a line to stdout failed (for example, the pipe was closed).
-    #[error("could not write to stdout")]
-    Output(#[source] io::Error),
-}
-
-impl DemoError {
-    /// Whether this is a write to a closed pipe (`isolation-demo | head -3`): the
-    /// reader has all it wanted, so the demo stops quietly, like any Unix filter.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, DemoError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
-    }
+    /// Writing a line to stdout failed. A reader that closed it (`isolation-demo |
+    /// head -3`) is not an error: `procutil::stdout` ends the demo quietly then.
+    #[error("could not print the demo's lines")]
+    Output(#[from] StdoutError),
 }

@@ -28,7 +28,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid};
-use parent_death::ParentDeathError;
+use procutil::parent_death::ParentDeathError;
 
 use crate::X;
 use crate::error::DemoError;
@@ -118,13 +118,13 @@ impl ReaderProcess {
 /// at the moment of the fork (the allocator's, or stdout's) and that nobody in the
 /// child will ever release.
 pub fn fork_reader(x: &AtomicU64, schedule: &Schedule) -> Result<ReaderProcess, DemoError> {
-    let threads = thread_count()?;
+    let threads = procutil::thread_count().map_err(DemoError::CountThreads)?;
     if threads != 1 {
         return Err(DemoError::MultiThreaded(threads));
     }
     // The child gets a copy of stdout's buffer along with everything else; empty it
     // first or anything still in it would be printed twice.
-    io::stdout().flush().map_err(DemoError::Output)?;
+    procutil::stdout::flush()?;
     let parent = getpid();
 
     // Safety: the rule for `fork` is that a child of a multi-threaded process may call
@@ -154,8 +154,9 @@ fn forked_child(parent: Pid, x: &AtomicU64, schedule: &Schedule) -> ! {
     }));
     let code = match result {
         Ok(Ok(_)) => 0,
-        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly.
-        Ok(Err(err)) if err.is_broken_pipe() => 0,
+        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly,
+        // as the parent does (the policy of `procutil::stdout`).
+        Ok(Err(err)) if procutil::stdout::is_closed(&err) => 0,
         Ok(Err(err)) => {
             let _ = writeln!(io::stderr(), "Error: reader process: {}", chain(&err));
             1
@@ -190,7 +191,7 @@ pub fn spawn_reader(
     }
     // Not needed for correctness (exec does not copy our buffer), but it keeps
     // anything printed so far ahead of the child's first line.
-    io::stdout().flush().map_err(DemoError::Output)?;
+    procutil::stdout::flush()?;
     // Armed here, between fork and exec, and again by the new program: a reader
     // stopped before its exec would otherwise outlive a killed demo. (The death
     // signal survives `exec`.)
@@ -199,7 +200,7 @@ pub fn spawn_reader(
     // and `getppid` system calls and allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            parent_death::die_with_parent(parent)
+            procutil::parent_death::die_with_parent(parent)
                 .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
         });
     }
@@ -228,7 +229,7 @@ pub fn run_spawned_reader(
 }
 
 /// Asks the kernel to kill this process with SIGKILL when its parent exits
-/// (`PR_SET_PDEATHSIG`, through the `parent-death` crate), so that a reader never
+/// (`PR_SET_PDEATHSIG`, through the `procutil` crate), so that a reader never
 /// outlives an interrupted demo.
 ///
 /// SIGKILL, because it is the one signal that also ends a *stopped* reader: with
@@ -237,16 +238,10 @@ pub fn run_spawned_reader(
 /// request was made; then the signal would never come, and comparing `getppid()`
 /// with the parent we expect catches that.
 pub fn die_with_parent(parent: Pid) -> Result<(), DemoError> {
-    parent_death::die_with_parent(parent).map_err(|err| match err {
+    procutil::parent_death::die_with_parent(parent).map_err(|err| match err {
         ParentDeathError::Prctl(errno) => DemoError::DeathSignal(errno),
         ParentDeathError::ParentGone { expected, .. } => DemoError::ParentGone(expected),
     })
-}
-
-/// The number of threads in this process: the entries of `/proc/self/task`.
-fn thread_count() -> Result<usize, DemoError> {
-    let tasks = std::fs::read_dir("/proc/self/task").map_err(DemoError::CountThreads)?;
-    Ok(tasks.count())
 }
 
 /// `err` and its sources joined with `: `, the way `anyhow` prints `{:#}`.

@@ -138,41 +138,41 @@
 //! it has stopped being shared. That part you have to know.
 //!
 //! # Layout
-//! - [`line`](mod@line): the three output formats (`Main-{pid} sets X to {x}`, `Thread-{pid}
-//!   thinks X is {x}`, `Process-{pid} thinks X is {x}`), their parser, and [`emit`],
-//!   which writes each line whole.
+//! - [`line`](mod@line): the three output formats (`Main-{pid} sets X to {x}`,
+//!   `Thread-{pid} thinks X is {x}`, `Process-{pid} thinks X is {x}`), their parser,
+//!   and why each line is written whole (`procutil::stdout::write_line`).
 //! - [`schedule`]: [`Schedule`] (the checked `--iterations` and `--interval-ms`), the
 //!   readers' loop [`watch`] and main's loop [`increment`], and why a reader's last
 //!   read always comes an interval after main's last increment.
 //! - [`shared`]: [`SharedCounter`](shared::SharedCounter), the counter in a
 //!   `MAP_SHARED` mapping, anonymous (for `fork`) or backed by a memfd (for `spawn`).
-//! - [`launch`]: starting the reader process by `fork` or `spawn`, the child's
-//!   `PR_SET_PDEATHSIG`, and reaping it.
+//! - [`launch`]: starting the reader process by `fork` or `spawn`
+//!   ([`procutil::StartMethod`]), the child's `PR_SET_PDEATHSIG`, and reaping it.
 //! - [`demo`]: the experiment in order: memory, process, thread, main's loop, reap,
 //!   summary.
 //! - [`error`]: the one error type, [`DemoError`], for bad input and failed calls.
 //! - `src/main.rs`: the command line.
 //!
 //! # Platform
-//! [`shared`], [`launch`] and [`demo`] are Linux-only (`memfd_create`,
-//! `PR_SET_PDEATHSIG`, `/proc/self/task`) and compiled only there; on other systems
-//! the binary says so and exits.
+//! Linux only (`memfd_create`, `PR_SET_PDEATHSIG`, `/proc/self/task`), gated with
+//! `#[cfg(target_os = "linux")]`: on any other system the crate does not compile,
+//! and says why.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "the isolation-demo crate uses fork, memfd_create, prctl and /proc, and runs on Linux only"
+);
 
 use std::sync::atomic::AtomicU64;
 
+pub mod demo;
 pub mod error;
+pub mod launch;
 pub mod line;
 pub mod schedule;
-
-#[cfg(target_os = "linux")]
-pub mod demo;
-#[cfg(target_os = "linux")]
-pub mod launch;
-#[cfg(target_os = "linux")]
 pub mod shared;
 
 pub use error::DemoError;
-pub use line::emit;
 pub use schedule::{Schedule, increment, watch};
 
 /// The global X, at 0 when the program starts.
@@ -181,12 +181,3 @@ pub use schedule::{Schedule, increment, watch};
 /// "Rust's own twist" above for everything simpler that the compiler rejects). In a
 /// forked child it is the child's own copy; in a spawned child, a fresh 0.
 pub static X: AtomicU64 = AtomicU64::new(0);
-
-/// How the reader process is started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StartMethod {
-    /// Copy this process with fork(2): memory as it is at the fork, one thread.
-    Fork,
-    /// Re-run this program from scratch, like Python's `spawn`: X starts at 0.
-    Spawn,
-}

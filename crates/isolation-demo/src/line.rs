@@ -10,19 +10,23 @@
 //! them and [`Line::parse`] reads them back. Any other line the binary prints (the
 //! closing summary) starts with a word that is none of these tags.
 //!
-//! # Why one `write_all` per line
+//! # Why one `write(2)` per line
 //! Three actors print at about the same moments, and two of them are in different
-//! processes writing to the same file descriptor. [`emit`] builds the whole line
-//! first and hands it to the kernel in one `write(2)`, so lines never mix:
+//! processes writing to the same file descriptor. Each line goes out through
+//! [`procutil::stdout::write_line`], which builds the whole line first and hands it
+//! to the kernel in one `write(2)`, so lines never mix:
 //! - between threads, the stdout lock keeps one line's bytes together;
 //! - between processes, a single `write(2)` of fewer than `PIPE_BUF` (4096 on Linux)
 //!   bytes to a pipe is atomic, and a terminal or file receives each write whole too.
+//!
+//! It also flushes. That matters for `fork`: a child gets a copy of this process's
+//! memory, including any bytes still sitting in stdout's buffer, and would print
+//! them a second time. After `write_line` returns, the buffer is empty.
 //!
 //! What is *not* fixed is the order of lines from different actors: two that are due at
 //! the same instant may come out either way round, from one run to the next.
 
 use std::fmt;
-use std::io::{self, Write};
 
 /// Who printed a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,21 +109,6 @@ impl Line {
             x: x.parse().ok()?,
         })
     }
-}
-
-/// Writes `text` and a newline to stdout as one piece, then flushes.
-///
-/// See the module docs for why this keeps lines whole across threads and processes.
-/// The flush matters for `fork`: a child gets a copy of this process's memory,
-/// including any bytes still sitting in stdout's buffer, and would print them a
-/// second time. After `emit` returns, the buffer is empty.
-pub fn emit(text: &str) -> io::Result<()> {
-    let mut whole = String::with_capacity(text.len() + 1);
-    whole.push_str(text);
-    whole.push('\n');
-    let mut out = io::stdout().lock();
-    out.write_all(whole.as_bytes())?;
-    out.flush()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use isolation_demo::{DemoError, StartMethod};
+use procutil::StartMethod;
 
 /// Show what a thread and a child process see of a global X that main increments.
 ///
@@ -39,7 +39,11 @@ struct Cli {
     interval_ms: u64,
 
     /// How the child process starts: a copy of this one, or a fresh run of the program.
-    #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
+    #[arg(
+        long,
+        default_value_t = StartMethod::Fork,
+        value_parser = StartMethod::parser(&[StartMethod::Fork, StartMethod::Spawn]),
+    )]
     start_method: StartMethod,
 
     /// Put X in memory shared with the process on purpose, so it sees the updates too.
@@ -61,28 +65,14 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        // Whoever read our output has gone (`isolation-demo | head -3`): stop quietly.
-        Err(err)
-            if err.chain().any(|e| {
-                e.downcast_ref::<DemoError>()
-                    .is_some_and(DemoError::is_broken_pipe)
-            }) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("Error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    // A closed stdout (`isolation-demo | head -3`) ends the run quietly, with status
+    // 0: the policy every binary here shares (`procutil::stdout`).
+    procutil::stdout::exit_code(run(Cli::parse()))
 }
 
-#[cfg(target_os = "linux")]
 fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
-    use isolation_demo::{Schedule, demo, emit, launch};
+    use isolation_demo::{Schedule, demo, launch};
 
     // Check the numbers before starting anything, so bad input never leaves a
     // half-started child behind.
@@ -99,12 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         shared: cli.shared,
     })?;
     for line in outcome.summary() {
-        emit(&line)?;
+        procutil::say!("{line}")?;
     }
     Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn run(_cli: Cli) -> anyhow::Result<()> {
-    anyhow::bail!("isolation-demo needs Linux (fork, memfd_create, PR_SET_PDEATHSIG)")
 }

@@ -21,8 +21,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use procutil::stdout::write_line;
+
 use crate::error::DemoError;
-use crate::line::{Actor, Line, emit};
+use crate::line::{Actor, Line};
 
 /// The most iterations accepted: more lines than anyone will read.
 pub const MAX_ITERATIONS: u32 = 1000;
@@ -55,12 +57,22 @@ impl Schedule {
         match iterations {
             0 => return Err(DemoError::NoIterations),
             1..=MAX_ITERATIONS => {}
-            _ => return Err(DemoError::TooManyIterations(iterations)),
+            _ => {
+                return Err(DemoError::TooManyIterations {
+                    given: iterations,
+                    max: MAX_ITERATIONS,
+                });
+            }
         }
         match interval_ms {
             0 => return Err(DemoError::ZeroInterval),
             1..=MAX_INTERVAL_MS => {}
-            _ => return Err(DemoError::IntervalTooLong(interval_ms)),
+            _ => {
+                return Err(DemoError::IntervalTooLong {
+                    given: interval_ms,
+                    max: MAX_INTERVAL_MS,
+                });
+            }
         }
         Ok(Schedule {
             iterations,
@@ -102,7 +114,7 @@ pub fn watch(actor: Actor, x: &AtomicU64, schedule: &Schedule) -> Result<Vec<u64
         // else whose ordering relative to X matters, and every atomic access to one
         // location agrees on a single order of its values anyway.
         let value = x.load(Ordering::Relaxed);
-        emit(&Line::now(actor, value).to_string()).map_err(DemoError::Output)?;
+        write_line(&Line::now(actor, value).to_string())?;
         seen.push(value);
     }
     Ok(seen)
@@ -117,7 +129,7 @@ pub fn increment(x: &AtomicU64, schedule: &Schedule) -> Result<u64, DemoError> {
         // read-modify-write in one step is the habit that stays correct when someone
         // does.
         value = x.fetch_add(1, Ordering::Relaxed) + 1;
-        emit(&Line::now(Actor::Main, value).to_string()).map_err(DemoError::Output)?;
+        write_line(&Line::now(Actor::Main, value).to_string())?;
         // Sleeping after the last increment too keeps main alive until the readers'
         // last lines are due, as in the article.
         schedule.sleep_until_step(k);
@@ -136,11 +148,11 @@ mod tests {
         assert!(Schedule::new(MAX_ITERATIONS, MAX_INTERVAL_MS).is_ok());
         assert!(matches!(
             Schedule::new(MAX_ITERATIONS + 1, 1),
-            Err(DemoError::TooManyIterations(_))
+            Err(DemoError::TooManyIterations { .. })
         ));
         assert!(matches!(
             Schedule::new(1, MAX_INTERVAL_MS + 1),
-            Err(DemoError::IntervalTooLong(_))
+            Err(DemoError::IntervalTooLong { .. })
         ));
     }
 }

@@ -4,7 +4,6 @@
 //! values a reader saw, how many lines of each kind there are. The one ordering they
 //! rely on, that a reader's last read comes after main's last increment, has a whole
 //! interval of slack (see the `schedule` module).
-#![cfg(target_os = "linux")]
 
 use std::time::{Duration, Instant};
 
@@ -282,6 +281,36 @@ fn a_stopped_reader_dies_with_a_killed_demo() {
             "reader {reader} is still there 10 s after the demo was killed"
         );
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A reader that has closed stdout before the first line (as `| head -0` would)
+/// ends the demo quietly, under both start methods: status 0 and nothing on stderr,
+/// from main or from the reader process. (The closing summary used to be the
+/// exception, with an `Error:` line.)
+#[test]
+fn a_closed_stdout_ends_the_demo_quietly() {
+    for method in ["fork", "spawn"] {
+        for shared in [false, true] {
+            let (read, write) = nix::unistd::pipe().unwrap();
+            // Every write to the pipe now fails with EPIPE, with no race against a reader.
+            drop(read);
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_isolation-demo"));
+            command.args([
+                "--iterations",
+                "2",
+                "--interval-ms",
+                "1",
+                "--start-method",
+                method,
+            ]);
+            if shared {
+                command.arg("--shared");
+            }
+            let out = command.stdout(write).output().unwrap();
+            assert!(out.status.success(), "{method} {shared}: {out:?}");
+            assert!(out.stderr.is_empty(), "{method} {shared}: {out:?}");
+        }
     }
 }
 

@@ -7,7 +7,6 @@
 //! Each step of n multiplies the time by about 1.6: that growth is what makes this
 //! function a good CPU-bound workload for the pool experiments.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,23 +23,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("Error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Whether `err` comes from writing to a closed pipe, as in `fib 40 41 | head -1`: then
-/// the reader has all it wanted, and we stop quietly, like any Unix filter.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    // A closed stdout (`fib 40 41 | head -1`) ends the run quietly, with status 0:
+    // the policy every binary here shares (`procutil::stdout`).
+    procutil::stdout::exit_code(run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -51,16 +36,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .iter()
         .map(|&n| fib::check_input(n))
         .collect::<Result<_, _>>()?;
-    let mut out = std::io::stdout().lock();
     for n in inputs {
         let timed = fib::timed_fibonacci(n)?;
-        writeln!(
-            out,
+        // Each line is flushed as it is done: the next may take a minute.
+        procutil::say!(
             "fibonacci({n}) = {} ({:.3} s)",
             timed.value,
             timed.elapsed()
         )?;
-        out.flush()?;
     }
     Ok(())
 }

@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use http_wait::{Client, DelayServer, Fetched, MAX_SLEEP_MS, server, unix_now};
+use http_wait::{Client, DelayServer, Fetched, MAX_SLEEP_MS, server};
+use procutil::unix_now;
 
 /// A delay server and a client for it: the IO-bound half of "concurrency vs parallelism".
 ///
@@ -76,14 +77,9 @@ enum Command {
 const MAX_FETCHES: usize = 1000;
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("Error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    // A closed stdout (`http-wait fetch 100 200 | head -1`) ends the run quietly, with
+    // status 0: the policy every binary here shares (`procutil::stdout`).
+    procutil::stdout::exit_code(run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -100,24 +96,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     let listener = server::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let mut stdout = std::io::stdout().lock();
-    // Scripts and tests wait for the first line to learn the port: flush it now,
-    // not when the buffer happens to fill.
-    writeln!(stdout, "listening on http://{addr}")?;
-    stdout.flush()?;
-    // From here on the server serves whatever happens to stdout. A reader that took
+    // Scripts and tests wait for the first line to learn the port (`say!` flushes
+    // it). If nobody reads even that, there is nobody to serve: stop quietly.
+    procutil::say!("listening on http://{addr}")?;
+    // From here on the server's product is its socket, not stdout. A reader that took
     // the address and closed the pipe (as a script or test does) has what it needs:
-    // a broken pipe on the hint below must not stop the server.
+    // a closed stdout on the hint below must not stop the server.
     if let Some(warning) = exposure_warning(addr) {
         let _ = writeln!(std::io::stderr(), "{warning}");
     }
-    let _ = writeln!(
-        stdout,
+    procutil::say_unless_closed!(
         "try: curl '{}/200?sleep=1000'   (Ctrl-C stops the server)",
         local_base_url(addr)
-    )
-    .and_then(|()| stdout.flush());
-    drop(stdout);
+    )?;
 
     let runtime = server::current_thread_runtime().context("cannot start the Tokio runtime")?;
     runtime.block_on(server::serve(listener, async {
@@ -246,10 +237,8 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
         }
     }
 
-    let mut out = std::io::stdout().lock();
     for record in &fetched {
-        writeln!(
-            out,
+        procutil::say!(
             "GET {} -> {} {:?} ({:.3} s)",
             record.url,
             record.status,
@@ -258,8 +247,7 @@ fn fetch(waits: &[String], url: Option<String>, timeout_secs: f64) -> anyhow::Re
         )?;
     }
     let sum: f64 = fetched.iter().map(Fetched::elapsed).sum();
-    writeln!(
-        out,
+    procutil::say!(
         "total: {total:.3} s wall time for {} requests (their times add up to {sum:.3} s)",
         fetched.len()
     )?;
@@ -277,15 +265,6 @@ fn parse_wait(text: &str) -> anyhow::Result<u64> {
         bail!("wait {ms} ms is over the server's limit of {MAX_SLEEP_MS} ms");
     }
     Ok(ms)
-}
-
-/// Whether `err` comes from writing to a closed pipe, as in `http-wait fetch 100 200 | head -1`: then
-/// the reader has all it wanted, and we stop quietly, like any Unix filter.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 #[cfg(test)]

@@ -442,7 +442,7 @@ fn spawn(task_read: &OwnedFd, result_write: &OwnedFd) -> Result<Pid, String> {
         command.pre_exec(move || {
             // Armed before the exec as well as after it (`serve_if_worker`): a child
             // stopped in between would otherwise outlive a killed pool.
-            parent_death::die_with_parent(parent)
+            procutil::parent_death::die_with_parent(parent)
                 .map_err(|_| std::io::Error::from_raw_os_error(libc::ESRCH))?;
             sys::install_worker_fds(task, result, false)
         });

@@ -114,13 +114,13 @@ pub(crate) fn reap(pid: Pid, grace: Duration) -> WaitStatus {
 }
 
 /// Makes the calling process die with SIGKILL when its parent dies (see the
-/// `parent-death` crate), and exits at once if the parent is already gone.
+/// `procutil` crate), and exits at once if the parent is already gone.
 ///
 /// This is what Python's pool workers lack: after a SIGKILLed parent they live on as
 /// orphans. End-of-file on the task pipe would also stop an idle worker, but only
 /// this stops one that is busy computing, or stopped.
 pub(crate) fn die_with_parent(expected_parent: Pid) {
-    if parent_death::die_with_parent(expected_parent).is_err() {
+    if procutil::parent_death::die_with_parent(expected_parent).is_err() {
         // Safety: `_exit` ends the process at once without running any user code.
         unsafe { libc::_exit(1) }
     }

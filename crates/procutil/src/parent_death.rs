@@ -30,15 +30,10 @@
 //!   `exec` it stays; a program started afresh (a `spawn` worker) still makes this
 //!   call itself, with the parent's pid passed to it, to catch a parent that died
 //!   before the `exec`.
-//!
-//! # Platform
-//! Linux only (`prctl`).
 
-#[cfg(target_os = "linux")]
 use nix::{errno::Errno, sys::signal::Signal, unistd::Pid};
 
 /// Why the calling process cannot be tied to its parent.
-#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ParentDeathError {
     /// `prctl(PR_SET_PDEATHSIG)` itself failed.
@@ -63,7 +58,6 @@ pub enum ParentDeathError {
 ///
 /// Async-signal-safe: it makes only `prctl` and `getppid` system calls, so it may run
 /// between `fork` and `exec` of a multi-threaded parent.
-#[cfg(target_os = "linux")]
 pub fn die_with_parent(parent: Pid) -> Result<(), ParentDeathError> {
     // SIGKILL, not SIGTERM: the one signal that ends a stopped process too.
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(ParentDeathError::Prctl)?;

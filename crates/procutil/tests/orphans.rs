@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe};
-use parent_death::{ParentDeathError, die_with_parent};
+use procutil::parent_death::{ParentDeathError, die_with_parent};
 
 /// Generous: every wait below ends in milliseconds unless the claim is false.
 const PATIENCE: Duration = Duration::from_secs(10);
