@@ -121,25 +121,10 @@ fn registry() -> [Registered; 2] {
     ]
 }
 
-/// `println!` that carries on if stdout has gone away (`pools | head -3`): the CSV
-/// files are what matter, so every experiment still runs and writes them.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
 fn main() -> ExitCode {
     // First of all: if this process was started as a spawn worker, serve and exit.
     pools::serve_if_worker(&registry());
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("Error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    procutil::stdout::exit_code(run(Cli::parse()))
 }
 
 /// On Ctrl-C (SIGINT) or SIGTERM, say so and exit at once.
@@ -351,7 +336,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let (Some(plan), Some(url)) = (&get, &url) {
         session.experiment("get", &HttpFetch::new(url.clone()), plan)?;
     }
-    session.conclude();
+    session.conclude()?;
     Ok(())
 }
 
@@ -387,13 +372,13 @@ impl Session<'_> {
             let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;
             progress.finish_and_clear();
             let record = outcome.record;
-            say!(
+            procutil::say_unless_closed!(
                 "Run experiment {kind}: running {} over {} among {} workers ... {:.3} s",
                 T::NAME,
                 abbreviate(&plan.inputs),
                 plan.workers,
                 record.makespan
-            );
+            )?;
             let tasks: Vec<TaskRecord<T::Output>> = outcome
                 .tasks
                 .into_iter()
@@ -428,7 +413,7 @@ impl Session<'_> {
     }
 
     /// The article's speed-up lines, then what they mean on this machine.
-    fn conclude(&self) {
+    fn conclude(&self) -> anyhow::Result<()> {
         let experiments = [("fibo", "Fibonacci"), ("get", "HTTP Get")];
         for (short, title) in experiments {
             let Some(process) = self.makespan(&format!("process-{short}")) else {
@@ -437,14 +422,17 @@ impl Session<'_> {
             for (pool, name) in [("thread", "Threads"), ("gil", "GIL-threads")] {
                 if let Some(other) = self.makespan(&format!("{pool}-{short}")) {
                     let speed_up = (other - process) / other * 100.0;
-                    say!("Process vs {name} {title} tasks speed-up = {speed_up:.2}%");
+                    procutil::say_unless_closed!(
+                        "Process vs {name} {title} tasks speed-up = {speed_up:.2}%"
+                    )?;
                 }
             }
         }
         for sentence in self.explain() {
-            say!("{sentence}");
+            procutil::say_unless_closed!("{sentence}")?;
         }
-        say!("CSV files are in {}/", self.cli.out.display());
+        procutil::say_unless_closed!("CSV files are in {}/", self.cli.out.display())?;
+        Ok(())
     }
 
     /// One or two plain sentences on what the numbers show.

@@ -52,22 +52,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("Error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `println!` that carries on if stdout has gone away (`report | head -1`): the
-/// files are what matter, so every figure is still written.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    procutil::stdout::exit_code(run(Cli::parse()))
 }
 
 /// Makes SIGINT and SIGTERM end the run at once, with a message and status 130.
@@ -116,7 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .into_iter()
         .filter(|name| cli.input.join(name).is_file())
         .collect();
-    say!(
+    procutil::say_unless_closed!(
         "read {} tasks from {} experiments in {}{}",
         results.task_count(),
         results.experiments.len(),
@@ -126,7 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } else {
             format!(" (with {})", extras.join(", "))
         }
-    );
+    )?;
 
     let mut formats = cli.format;
     formats.sort();
@@ -143,24 +128,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )
         })?
     {
-        say!(
+        procutil::say_unless_closed!(
             "removed {}, left by a report run that was killed",
             path.display()
-        );
+        )?;
     }
     let plan = report::plan(&results, &formats);
     for exporter in &plan.exporters {
         let path = report::save(&cli.out, exporter.as_ref(), &results)?;
-        say!("wrote {}", path.display());
+        procutil::say_unless_closed!("wrote {}", path.display())?;
     }
     for skipped in &plan.skipped {
-        say!("skipped {skipped}");
+        procutil::say_unless_closed!("skipped {skipped}")?;
     }
-    say!(
+    procutil::say_unless_closed!(
         "done: {} files in {} in {:.2} s; open trace.json in https://ui.perfetto.dev",
         plan.exporters.len(),
         cli.out.display(),
         started.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(())
 }
