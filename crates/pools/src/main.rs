@@ -237,9 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         limits::check_workers(workers)?;
     }
     let fib = if cli.experiment != Which::Get {
-        let values = pools::spec::parse(&cli.fib_inputs)
-            .map_err(anyhow::Error::msg)
-            .context("--fib-inputs")?;
+        let values = pools::spec::parse(&cli.fib_inputs).context("--fib-inputs")?;
         let values = values
             .into_iter()
             .map(fib::check_input)
@@ -250,9 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None
     };
     let get = if cli.experiment != Which::Fib {
-        let values = pools::spec::parse(&cli.get_inputs)
-            .map_err(anyhow::Error::msg)
-            .context("--get-inputs")?;
+        let values = pools::spec::parse(&cli.get_inputs).context("--get-inputs")?;
         if let Some(ms) = values.iter().find(|&&ms| ms > http_wait::MAX_SLEEP_MS) {
             bail!(
                 "--get-inputs: a wait of {ms} ms is over the delay server's limit of {} ms",
@@ -276,9 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let switch_interval = Duration::from_secs_f64(cli.switch_interval_ms / 1000.0);
     let task_timeout = match &cli.task_timeout {
         Some(secs) => Some(pools::TaskTimeout {
-            limit: pools::timeout::parse_secs(secs)
-                .map_err(anyhow::Error::msg)
-                .context("--task-timeout")?,
+            limit: pools::timeout::parse_secs(secs).context("--task-timeout")?,
             on_stuck_thread: exit_on_stuck_thread,
         }),
         None => None,
