@@ -8,8 +8,8 @@
 //! rebuilds the task. This is the Rust counterpart of Python pickling a function by
 //! its qualified name.
 //!
-//! Every pool runs one task the same way, with [`run_one`]: timed, and with a panic
-//! turned into a failed task ([`panic_message`]).
+//! Every pool runs one task the same way, with `run_one`: timed, and with a panic
+//! turned into a failed task (`panic_message`).
 
 use std::fmt;
 

@@ -23,7 +23,7 @@
 //! answer is one message, never interleaved with another.
 //!
 //! This is the last file of the process pool in reading order (see the
-//! [module docs](super)): `start.rs` calls [`request_workers`] in step 1.
+//! [module docs](super)): `start.rs` calls `request_workers` in step 1.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};

@@ -2,7 +2,7 @@
 //!
 //! A worker reads `ToWorker` messages from `TASK_FD` (3), runs each input through the
 //! current task, and writes a `FromWorker` for each to `RESULT_FD` (4). This is the
-//! other end of steps 2 to 4 of chapter 3 (see the [module docs](super)): [`serve`]
+//! other end of steps 2 to 4 of chapter 3 (see the [module docs](super)): `serve`
 //! rebuilds the task it is sent (step 2), runs each input (step 3) and writes each
 //! result back (step 4). It exits when the task pipe reaches end-of-file, which is how
 //! the pool says "stop" (step 6).
@@ -11,7 +11,9 @@
 //! `read` delivered before it writes the results back in one `write`: when tasks are
 //! tiny, this batching halves the number of system calls. The result of a task that
 //! took half a millisecond or more goes out at once, so that the pool hears of every
-//! long task as it ends (the task timeout relies on it).
+//! long task as it ends (the task timeout relies on it). `SHORT_TASK`, that half
+//! millisecond, is defined beside the pool's side of the batching, in `dispatch.rs`.
+
 use std::os::fd::{BorrowedFd, RawFd};
 
 use nix::errno::Errno;
@@ -150,7 +152,8 @@ pub(crate) fn run(lookup: Lookup<'_>) -> ! {
 /// die, quietly, as a signal's default action has them do.
 ///
 /// Only then are these signals unblocked: a `fork` worker starts with them blocked
-/// (see `start_worker`), so that one sent before this point waits, and then kills it.
+/// (see `fork_worker` in `start.rs`), so that one sent before this point waits, and
+/// then kills it.
 fn default_signals() {
     use nix::sys::signal::{SigHandler, signal};
     for sig in interrupt_signals().iter() {
@@ -191,7 +194,7 @@ fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
     let mut output = Vec::new();
     loop {
         match frames.read_from(tasks).map_err(ServeError::ReadTasks)? {
-            Read::EndOfFile => return Ok(()), // step 6: the pool is done with us
+            Read::EndOfFile => return Ok(()), // Step 6: the pool is done with us
             Read::Bytes => {}
         }
         while let Some(message) = frames.next::<ToWorker>() {
