@@ -26,6 +26,10 @@
 //! assert!(fib::fibonacci(0).is_err());
 //! ```
 
+// The clock `Timed` reads: wall-clock Unix seconds, from the shared `procutil` crate,
+// which the pools stamp their own records with too.
+use procutil::unix_now;
+
 /// The largest `n` accepted.
 ///
 /// Naive recursion costs about 1.6ⁿ calls: `fibonacci(41)` takes about a second on a
@@ -137,10 +141,6 @@ impl<T> Timed<T> {
         self.end - self.start
     }
 }
-
-/// The clock [`Timed`] reads: wall-clock Unix seconds, from the shared `procutil`
-/// crate. Re-exported because the pools stamp their own records with the same clock.
-pub use procutil::unix_now;
 
 /// [`fibonacci`], timed: the record every pool writes.
 ///

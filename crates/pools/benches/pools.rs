@@ -183,15 +183,12 @@ fn run() -> anyhow::Result<()> {
         "--quiet-wait must be a number of seconds"
     );
     let fib_inputs = pools::spec::parse(&cli.fib_inputs)
-        .map_err(anyhow::Error::msg)
         .context("--fib-inputs")?
         .into_iter()
         .map(fib::check_input)
         .collect::<Result<Vec<u32>, _>>()
         .context("--fib-inputs")?;
-    let get_inputs = pools::spec::parse(&cli.get_inputs)
-        .map_err(anyhow::Error::msg)
-        .context("--get-inputs")?;
+    let get_inputs = pools::spec::parse(&cli.get_inputs).context("--get-inputs")?;
     if let Some(ms) = get_inputs.iter().find(|&&ms| ms > http_wait::MAX_SLEEP_MS) {
         bail!("--get-inputs: {ms} ms is over the delay server's limit");
     }

@@ -40,13 +40,20 @@ pub enum PoolError {
     #[error("a pool needs at least one worker")]
     NoWorkers,
     /// Starting a worker failed.
-    #[error("cannot start worker {worker}: {reason}")]
+    #[error("cannot start worker {worker}")]
     Start {
         /// The worker that failed to start.
         worker: usize,
         /// What went wrong.
-        reason: String,
+        #[source]
+        source: crate::process::StartError,
     },
+    /// The forkserver could not be asked for workers at all.
+    #[error("cannot start workers through the forkserver")]
+    Forkserver(#[source] crate::process::ForkserverError),
+    /// The fork start method could not check that this process is single-threaded.
+    #[error("cannot count this process's threads")]
+    CountThreads(#[source] std::io::Error),
     /// `fork` was asked for in a process that runs other threads.
     #[error(
         "the fork start method needs a single-threaded parent, but this process runs {0} threads; \

@@ -61,7 +61,7 @@ pub fn run<T: Task>(
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Outcome<T::Output>, PoolError> {
     let before = Switches::now();
-    let started_at = fib::unix_now();
+    let started_at = procutil::unix_now();
     let (tasks, held, gil_switches) = match config.kind {
         PoolKind::Process => {
             let mut pool = ProcessPool::new(config.workers, config.start_method)?;
@@ -89,7 +89,7 @@ pub fn run<T: Task>(
             (tasks, pool.held_intervals(), pool.switches())
         }
     };
-    let finished_at = fib::unix_now();
+    let finished_at = procutil::unix_now();
     let after = Switches::now();
     let record = ExperimentRecord {
         tag: format!("{}-{short}", config.kind),

@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::PoolKind;
+use crate::task::run_one;
 use crate::task::{Context, Task};
-use crate::thread_pool::{claim_loop, run_one, run_workers};
+use crate::thread_pool::{claim_loop, run_workers};
 use crate::timeout::{TaskTimeout, Watchdog};
 
 /// CPython's default switch interval, `sys.getswitchinterval()`.
@@ -163,7 +164,7 @@ impl<'a> GilGuard<'a> {
             gil,
             worker,
             tid: nix::unistd::gettid().as_raw(),
-            acquired_at: fib::unix_now(),
+            acquired_at: procutil::unix_now(),
             acquired_instant: Instant::now(),
             holding: true,
             held: Vec::new(),
@@ -186,7 +187,7 @@ impl<'a> GilGuard<'a> {
             worker: self.worker,
             tid: self.tid,
             acquired_at: self.acquired_at,
-            released_at: fib::unix_now(),
+            released_at: procutil::unix_now(),
             acquired_instant: self.acquired_instant,
             released_instant: Instant::now(),
         });
@@ -196,7 +197,7 @@ impl<'a> GilGuard<'a> {
 
     fn reacquire(&mut self) {
         self.gil.take(self.worker);
-        self.acquired_at = fib::unix_now();
+        self.acquired_at = procutil::unix_now();
         self.acquired_instant = Instant::now();
         self.holding = true;
     }

@@ -13,12 +13,14 @@
 //!
 //! # Layout
 //!
-//! - [`task`]: the [`Task`] trait, the [`Context`] a task runs in, and the two tasks of
-//!   the experiment, [`Fibonacci`] (CPU-bound) and [`HttpFetch`] (IO-bound).
+//! - [`task`]: the [`Task`] trait, the [`Context`] a task runs in, the two tasks of
+//!   the experiment, [`Fibonacci`] (CPU-bound) and [`HttpFetch`] (IO-bound), and how
+//!   every pool runs one task (timed, with a panic caught).
 //! - [`executor`]: the [`Executor`] trait.
 //! - [`thread_pool`]: [`ThreadPool`], real parallel threads.
 //! - [`gil`]: the simulated [`Gil`] and the [`GilThreadPool`] that runs under it.
-//! - [`process`]: [`ProcessPool`] and its start methods `fork`, `spawn`, `forkserver`.
+//! - [`process`]: [`ProcessPool`] and its start methods `fork`, `spawn`, `forkserver`;
+//!   its `# Layout` gives the order to read its files in, along chapter 3's six steps.
 //! - [`timeout`]: the task timeout: a worker process past it is killed; a thread
 //!   cannot be, so the program ends.
 //! - [`experiment`]: run one pool over one set of inputs and record what happened.
@@ -50,7 +52,7 @@ pub mod timeout;
 pub use executor::{Executor, PoolError, TaskResult};
 pub use gil::{DEFAULT_SWITCH_INTERVAL, Gil, GilGuard, GilThreadPool, HeldInterval};
 pub use process::worker::serve_if_worker;
-pub use process::{ProcessPool, StartMethod, forkserver};
+pub use process::{ForkserverError, ProcessPool, StartError, StartMethod, forkserver};
 pub use record::{PoolKind, TaskError, TaskRecord, WorkerDeath};
 pub use task::{Context, Fibonacci, HttpFetch, NoGil, Registered, Task};
 pub use thread_pool::ThreadPool;

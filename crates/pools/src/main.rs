@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
 use pools::output::{self, Experiments, OutDir};
@@ -61,12 +60,7 @@ struct Cli {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// How the process pool starts its workers: fork, spawn or forkserver.
-    #[arg(
-        long,
-        default_value = "fork",
-        value_parser = PossibleValuesParser::new(["fork", "spawn", "forkserver"])
-            .try_map(|s| s.parse::<StartMethod>()),
-    )]
+    #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
     start_method: StartMethod,
     /// The simulated GIL's switch interval, in milliseconds (CPython's default is 5),
     /// from 0.001 (1 µs) to 1000.
@@ -222,9 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         limits::check_workers(workers)?;
     }
     let fib = if cli.experiment != Which::Get {
-        let values = pools::spec::parse(&cli.fib_inputs)
-            .map_err(anyhow::Error::msg)
-            .context("--fib-inputs")?;
+        let values = pools::spec::parse(&cli.fib_inputs).context("--fib-inputs")?;
         let values = values
             .into_iter()
             .map(fib::check_input)
@@ -235,9 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None
     };
     let get = if cli.experiment != Which::Fib {
-        let values = pools::spec::parse(&cli.get_inputs)
-            .map_err(anyhow::Error::msg)
-            .context("--get-inputs")?;
+        let values = pools::spec::parse(&cli.get_inputs).context("--get-inputs")?;
         if let Some(ms) = values.iter().find(|&&ms| ms > http_wait::MAX_SLEEP_MS) {
             bail!(
                 "--get-inputs: a wait of {ms} ms is over the delay server's limit of {} ms",
@@ -261,9 +251,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let switch_interval = Duration::from_secs_f64(cli.switch_interval_ms / 1000.0);
     let task_timeout = match &cli.task_timeout {
         Some(secs) => Some(pools::TaskTimeout {
-            limit: pools::timeout::parse_secs(secs)
-                .map_err(anyhow::Error::msg)
-                .context("--task-timeout")?,
+            limit: pools::timeout::parse_secs(secs).context("--task-timeout")?,
             on_stuck_thread: exit_on_stuck_thread,
         }),
         None => None,

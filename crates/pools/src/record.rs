@@ -44,6 +44,11 @@ pub enum TaskError {
     /// with [`TaskError::BrokenPool`].
     #[error("{0}")]
     TimedOut(crate::timeout::TimedOut),
+    /// The process pool could no longer watch its workers' result pipes (`poll`
+    /// failed). No worker died, but no pending task can be heard from, so every one
+    /// fails with this, and the pool refuses further work.
+    #[error("broken pool: cannot watch the workers' result pipes: poll: {0}")]
+    PollFailed(nix::errno::Errno),
 }
 
 /// How a worker process ended, for the broken-pool error.
@@ -53,7 +58,8 @@ pub struct WorkerDeath {
     pub worker: usize,
     /// The worker's process id.
     pub pid: i32,
-    /// How it ended, e.g. "was killed by signal SIGKILL" or "exited with status 3".
+    /// How it ended, with the cause: e.g. "was killed by signal SIGKILL", "exited with
+    /// status 3", or "sent a corrupt frame: …, so it was killed".
     pub how: String,
 }
 

@@ -10,6 +10,47 @@ use crate::limits::{MAX_TASKS, thousands};
 /// it is expanded, so `0..18446744073709551615` allocates nothing.
 pub const MAX_ITEMS: usize = MAX_TASKS;
 
+/// Why a SPEC was refused. Each message quotes the SPEC (the first 40 characters of a
+/// long one) and says what to type instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// A part that should be a number is not one.
+    #[error(
+        "bad SPEC `{spec}`: `{text}` is not a non-negative integer \
+         (expected START..END[:STEP] or a comma list such as 34,35,36)"
+    )]
+    NotANumber {
+        /// The whole SPEC.
+        spec: String,
+        /// The part that is not a number.
+        text: String,
+    },
+    /// A range with a step of 0.
+    #[error("bad SPEC `{spec}`: the step must be at least 1")]
+    ZeroStep {
+        /// The whole SPEC.
+        spec: String,
+    },
+    /// A range whose END is not above its START.
+    #[error("bad SPEC `{spec}`: the range is empty (END is excluded, so it must be above START)")]
+    EmptyRange {
+        /// The whole SPEC.
+        spec: String,
+    },
+    /// More values than [`MAX_ITEMS`].
+    #[error(
+        "bad SPEC `{shown}`: {count} values is too many (at most {}, the limit on tasks \
+         per experiment)",
+        thousands(MAX_ITEMS as u128)
+    )]
+    TooMany {
+        /// The SPEC, cut short if long: a long list is not repeated back in full.
+        shown: String,
+        /// How many values it would expand to.
+        count: u64,
+    },
+}
+
 /// Parses a SPEC into its values.
 ///
 /// ```
@@ -19,7 +60,7 @@ pub const MAX_ITEMS: usize = MAX_TASKS;
 /// assert_eq!(parse("5,3,9").unwrap(), [5, 3, 9]);
 /// assert!(parse("42..34").is_err());
 /// ```
-pub fn parse(spec: &str) -> Result<Vec<u64>, String> {
+pub fn parse(spec: &str) -> Result<Vec<u64>, SpecError> {
     let spec = spec.trim();
     let values = match spec.split_once("..") {
         Some((start, rest)) => {
@@ -29,12 +70,10 @@ pub fn parse(spec: &str) -> Result<Vec<u64>, String> {
             };
             let (start, end) = (number(start, spec)?, number(end, spec)?);
             if step == 0 {
-                return Err(format!("bad SPEC `{spec}`: the step must be at least 1"));
+                return Err(SpecError::ZeroStep { spec: spec.into() });
             }
             if start >= end {
-                return Err(format!(
-                    "bad SPEC `{spec}`: the range is empty (END is excluded, so it must be above START)"
-                ));
+                return Err(SpecError::EmptyRange { spec: spec.into() });
             }
             let count = (end - start).div_ceil(step);
             if count > MAX_ITEMS as u64 {
@@ -58,24 +97,19 @@ pub fn parse(spec: &str) -> Result<Vec<u64>, String> {
     Ok(values)
 }
 
-fn too_many(spec: &str, count: u64) -> String {
+fn too_many(spec: &str, count: u64) -> SpecError {
     // A long list is not repeated back in full.
-    let shown: String = spec.chars().take(40).collect();
-    let more = if shown.len() < spec.len() { "…" } else { "" };
-    format!(
-        "bad SPEC `{shown}{more}`: {count} values is too many (at most {}, the limit on \
-         tasks per experiment)",
-        thousands(MAX_ITEMS as u128)
-    )
+    let mut shown: String = spec.chars().take(40).collect();
+    if shown.len() < spec.len() {
+        shown.push('…');
+    }
+    SpecError::TooMany { shown, count }
 }
 
-fn number(text: &str, spec: &str) -> Result<u64, String> {
-    text.trim().parse().map_err(|_| {
-        format!(
-            "bad SPEC `{spec}`: `{}` is not a non-negative integer \
-             (expected START..END[:STEP] or a comma list such as 34,35,36)",
-            text.trim()
-        )
+fn number(text: &str, spec: &str) -> Result<u64, SpecError> {
+    text.trim().parse().map_err(|_| SpecError::NotANumber {
+        spec: spec.into(),
+        text: text.trim().into(),
     })
 }
 
@@ -114,7 +148,7 @@ mod tests {
             ),
             ("0..18446744073709551615:1", "at most 1,000,000"),
         ] {
-            let err = parse(spec).unwrap_err();
+            let err = parse(spec).unwrap_err().to_string();
             assert!(err.contains(hint), "{spec:?}: {err}");
         }
     }
@@ -126,10 +160,11 @@ mod tests {
         assert!(
             parse("0..1000001")
                 .unwrap_err()
+                .to_string()
                 .contains("1000001 values is too many")
         );
         let list = vec!["1"; super::MAX_ITEMS + 1].join(",");
-        let err = parse(&list).unwrap_err();
+        let err = parse(&list).unwrap_err().to_string();
         assert!(err.contains("1000001 values is too many"), "{err}");
         assert!(err.len() < 200, "the message repeats the whole list");
     }

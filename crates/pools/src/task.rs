@@ -4,13 +4,21 @@
 //! A task is a small serialisable value (its configuration) plus a `run` method. The
 //! value is what crosses a process boundary: under `spawn` and `forkserver` the worker
 //! receives the task's [`Task::NAME`] and its serialised state, looks the name up in
-//! the program's registry (see [`serve_if_worker`](crate::serve_if_worker)), and rebuilds the task. This is the Rust counterpart of
-//! Python pickling a function by its qualified name.
+//! the program's registry (see [`serve_if_worker`](crate::serve_if_worker)), and
+//! rebuilds the task. This is the Rust counterpart of Python pickling a function by
+//! its qualified name.
+//!
+//! Every pool runs one task the same way, with `run_one`: timed, and with a panic
+//! turned into a failed task (`panic_message`).
 
 use std::fmt;
 
+pub(crate) use fib::Timed;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::record::TaskError;
 
 /// What a running task may ask of the pool that runs it.
 ///
@@ -162,15 +170,11 @@ impl<T: Task> ErasedTask for T {
 }
 
 /// Rebuilds a task from its serialised state.
-pub(crate) type Decoder = fn(&[u8]) -> Result<Box<dyn ErasedTask>, String>;
+pub(crate) type Decoder = fn(&[u8]) -> Result<Box<dyn ErasedTask>, postcard::Error>;
 
 /// The [`Decoder`] for task type `T`.
 pub(crate) fn decoder<T: Task>() -> Decoder {
-    |state| {
-        postcard::from_bytes::<T>(state)
-            .map(|task| Box::new(task) as Box<dyn ErasedTask>)
-            .map_err(|e| format!("cannot decode task `{}`: {e}", T::NAME))
-    }
+    |state| postcard::from_bytes::<T>(state).map(|task| Box::new(task) as Box<dyn ErasedTask>)
 }
 
 /// One entry of a registry (a slice of these): a task's name and how to rebuild it.
@@ -188,11 +192,6 @@ impl Registered {
             decode: decoder::<T>(),
         }
     }
-
-    /// The registered name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
 }
 
 impl fmt::Debug for Registered {
@@ -204,4 +203,35 @@ impl fmt::Debug for Registered {
 /// Finds `name` in `registry`.
 pub(crate) fn lookup(registry: &[Registered], name: &str) -> Option<Decoder> {
     registry.iter().find(|r| r.name == name).map(|r| r.decode)
+}
+
+/// Runs one task, timing it and turning a panic into a failed task. The thread pools
+/// call it for every input; a process worker does the same, on encoded bytes.
+pub(crate) fn run_one<T: Task>(
+    task: &T,
+    input: &T::Input,
+    cx: &mut impl Context,
+) -> Result<Timed<T::Output>, TaskError> {
+    let timed = Timed::measure(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run(input, cx)))
+    });
+    match timed.value {
+        Ok(Ok(value)) => Ok(Timed {
+            start: timed.start,
+            end: timed.end,
+            value,
+        }),
+        Ok(Err(message)) => Err(TaskError::Failed(message)),
+        Err(panic) => Err(TaskError::Failed(panic_message(&*panic))),
+    }
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    format!("panicked: {text}")
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::{PoolKind, TaskError, TaskRecord};
-use crate::task::{Context, NoGil, Task};
+use crate::task::{NoGil, Task, Timed, run_one};
 use crate::timeout::{TaskTimeout, Watchdog};
 
 /// A pool of real, parallel OS threads.
@@ -200,36 +200,4 @@ pub(crate) fn claim_loop<O>(
         finished.push((index, result));
     }
     finished
-}
-
-pub(crate) use fib::Timed;
-
-/// Runs one task, timing it and turning a panic into a failed task.
-pub(crate) fn run_one<T: Task>(
-    task: &T,
-    input: &T::Input,
-    cx: &mut impl Context,
-) -> Result<Timed<T::Output>, TaskError> {
-    let timed = Timed::measure(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run(input, cx)))
-    });
-    match timed.value {
-        Ok(Ok(value)) => Ok(Timed {
-            start: timed.start,
-            end: timed.end,
-            value,
-        }),
-        Ok(Err(message)) => Err(TaskError::Failed(message)),
-        Err(panic) => Err(TaskError::Failed(panic_message(&*panic))),
-    }
-}
-
-/// The message of a caught panic.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)");
-    format!("panicked: {text}")
 }

@@ -16,7 +16,8 @@
 //!    cannot add up to a false alarm). The pool kills that worker with SIGKILL, which
 //!    also ends a stopped one, reaps it, stops the others as for any broken pool,
 //!    and fails the task with [`TaskError::TimedOut`](crate::TaskError::TimedOut).
-//!    See `ProcessPool::dispatch`.
+//!    See `ProcessPool::dispatch` and `ProcessPool::time_out` (`process/dispatch.rs`
+//!    and `process/shutdown.rs`).
 //! 2. **Thread pools.** Each worker notes which task it is running and since when;
 //!    the thread that called `map` watches those notes (`Watchdog::watch`). A task
 //!    past the limit cannot be stopped from outside its thread, and `map` cannot
@@ -42,16 +43,26 @@ pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// a much larger number would overflow the clock arithmetic.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
+/// A task timeout the user typed that is not a number of seconds in range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{text}` is not a number of seconds from {} to {} (one day)",
+    MIN_TIMEOUT.as_secs_f64(),
+    MAX_TIMEOUT.as_secs_f64()
+)]
+pub struct BadTimeout {
+    /// What the user typed.
+    pub text: String,
+}
+
 /// Turns a number of seconds, as the user typed it, into a timeout, or says why not.
-pub fn parse_secs(text: &str) -> Result<Duration, String> {
+pub fn parse_secs(text: &str) -> Result<Duration, BadTimeout> {
     let (min, max) = (MIN_TIMEOUT.as_secs_f64(), MAX_TIMEOUT.as_secs_f64());
     let secs: f64 = text.trim().parse().unwrap_or(f64::NAN);
     // `contains` is false for NaN, so NaN and text that is not a number are refused
     // along with the rest.
     if !(min..=max).contains(&secs) {
-        return Err(format!(
-            "`{text}` is not a number of seconds from {min} to {max} (one day)"
-        ));
+        return Err(BadTimeout { text: text.into() });
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -213,7 +224,7 @@ mod tests {
         for bad in [
             "0", "-1", "0.0009", "NaN", "inf", "86401", "1e300", "", "2s",
         ] {
-            let err = parse_secs(bad).unwrap_err();
+            let err = parse_secs(bad).unwrap_err().to_string();
             assert_eq!(
                 err,
                 format!("`{bad}` is not a number of seconds from 0.001 to 86400 (one day)")

@@ -33,6 +33,9 @@ enum Act {
     Sleep(u64),
     /// SIGKILL the worker's own process.
     KillSelf,
+    /// Write a frame that does not decode into the worker's result pipe, then sleep
+    /// for an hour: a live worker that sends nonsense.
+    CorruptFrame,
 }
 
 impl Task for Misbehave {
@@ -53,6 +56,17 @@ impl Task for Misbehave {
                 let _ = kill(Pid::this(), Signal::SIGKILL);
                 Ok(0)
             }
+            Act::CorruptFrame => {
+                // A whole frame (4-byte length, then the body), so the pool can read
+                // it at once; the body is a truncated number, not a result.
+                let frame = [3, 0, 0, 0, 0xff, 0xff, 0xff];
+                // Safety: every worker holds its result pipe at descriptor 4, open for
+                // its whole life.
+                let results = unsafe { std::os::fd::BorrowedFd::borrow_raw(4) };
+                nix::unistd::write(results, &frame).map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_secs(3_600));
+                Ok(0)
+            }
         }
     }
 }
@@ -68,7 +82,7 @@ fn registry() -> [Registered; 3] {
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 13] = [
+    let checks: [(&str, fn()); 14] = [
         (
             "fibonacci tasks overlap across processes",
             fibonacci_tasks_overlap,
@@ -89,6 +103,10 @@ fn main() {
         (
             "a worker that kills itself is named",
             a_worker_that_kills_itself_is_named,
+        ),
+        (
+            "a corrupt frame is reported as one, at once",
+            a_corrupt_frame_is_reported_as_one,
         ),
         (
             "an idle worker killed between maps is noticed",
@@ -271,6 +289,37 @@ fn a_worker_that_kills_itself_is_named() {
             "{method}: {pids:?}"
         );
         assert!(death.how.contains("SIGKILL"), "{method}: {}", death.how);
+    }
+}
+
+/// A live worker that writes a frame the pool cannot decode breaks the pool with an
+/// error that names the corrupt frame and the worker's pid, not a signal: the pool
+/// does not wait for an exit that would never come (the worker sleeps for an hour),
+/// but kills and reaps the worker, and every other one, at once.
+///
+/// A task timeout of a minute stands guard, so that a pool which missed the frame
+/// fails the check instead of hanging it; the check then fails on the message.
+fn a_corrupt_frame_is_reported_as_one() {
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(2, method).unwrap();
+        pool.set_task_timeout(Some(Duration::from_secs(60)));
+        let pids = pool.pids();
+        // Worker 1 is given input 1.
+        let results = pool.map(&Misbehave, &[Act::Pid, Act::CorruptFrame]);
+        let Err(TaskError::BrokenPool(death)) = &results[1] else {
+            panic!("{method}: expected a broken pool, got {:?}", results[1]);
+        };
+        assert_eq!((death.worker, death.pid), (1, pids[1]), "{method}");
+        let message = results[1].as_ref().unwrap_err().to_string();
+        assert!(message.contains("corrupt frame"), "{method}: {message}");
+        assert!(
+            message.contains(&format!("(pid {})", pids[1])),
+            "{method}: {message}"
+        );
+        assert!(!message.contains("signal"), "{method}: {message}");
+        for pid in &pids {
+            assert!(!is_alive_or_zombie(*pid), "{method}: worker {pid} survived");
+        }
     }
 }
 

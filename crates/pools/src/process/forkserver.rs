@@ -21,23 +21,77 @@
 //! answers (a request number and a pid, written by whichever middle process is done
 //! first) may then arrive in any order, so the socket is a `SOCK_SEQPACKET` one: every
 //! answer is one message, never interleaved with another.
+//!
+//! This is the last file of the process pool in reading order (see the
+//! [module docs](super)): `start.rs` calls `request_workers` in step 1.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
     sendmsg, socketpair,
 };
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
 
-use super::sys::{die_with_parent, thread_count};
+use super::sys::die_with_parent;
 use super::worker::{Lookup, worker_main, write_all};
-use crate::executor::PoolError;
 use crate::task::Registered;
+use procutil::thread_count;
+
+/// Why the forkserver could not be started, or could not start a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum ForkserverError {
+    /// [`start`] was called a second time.
+    #[error("the forkserver is already running")]
+    AlreadyRunning,
+    /// `/proc/self/task` could not be read.
+    #[error("cannot count this process's threads")]
+    CountThreads(#[source] io::Error),
+    /// [`start`] was called after the program started other threads.
+    #[error(
+        "the forkserver must be started while the program is single-threaded \
+         (it runs {0} threads)"
+    )]
+    NotSingleThreaded(usize),
+    /// `PR_SET_CHILD_SUBREAPER` failed.
+    #[error("cannot make this process a child subreaper")]
+    Subreaper(#[source] Errno),
+    /// The socket to the server could not be made.
+    #[error("cannot create the forkserver's socket")]
+    Socket(#[source] Errno),
+    /// The server itself could not be forked.
+    #[error("cannot fork the forkserver")]
+    Fork(#[source] Errno),
+    /// A pool asked for workers, but [`start`] was never called.
+    #[error("no forkserver is running")]
+    NotRunning,
+    /// An earlier request failed, which retired the forkserver for good.
+    #[error(
+        "the forkserver stopped answering earlier; the fork and spawn start methods \
+         still work"
+    )]
+    Retired,
+    /// A request could not be sent.
+    #[error("cannot reach the forkserver")]
+    Send(#[source] Errno),
+    /// An answer could not be read.
+    #[error("the forkserver did not answer")]
+    Receive(#[source] Errno),
+    /// The server closed the socket, or sent a short answer.
+    #[error("the forkserver has stopped")]
+    Stopped,
+    /// The server (or its middle process) could not fork this worker.
+    #[error("the forkserver could not fork")]
+    CouldNotFork,
+    /// No answer came for this worker.
+    #[error("the forkserver sent no answer for this worker")]
+    NoAnswer,
+}
 
 /// Set once the forkserver has failed to answer (see [`request_workers`]).
 static FAILED: AtomicBool = AtomicBool::new(false);
@@ -58,30 +112,28 @@ type Answer = [u8; 8];
 /// Workers forked by the server can run the tasks in `registry` (and only those: the
 /// server is a copy of the program as it was at this call, so it knows nothing of
 /// values the program creates later). Calling it twice is an error.
-pub fn start(registry: &[Registered]) -> io::Result<()> {
+pub fn start(registry: &[Registered]) -> Result<(), ForkserverError> {
     if SERVER.get().is_some() {
-        return Err(io::Error::other("the forkserver is already running"));
+        return Err(ForkserverError::AlreadyRunning);
     }
-    let threads = thread_count()?;
+    let threads = thread_count().map_err(ForkserverError::CountThreads)?;
     if threads != 1 {
-        return Err(io::Error::other(format!(
-            "the forkserver must be started while the program is single-threaded \
-             (it runs {threads} threads)"
-        )));
+        return Err(ForkserverError::NotSingleThreaded(threads));
     }
     // Orphaned descendants (our workers, once their middle process exits) become our
     // children instead of init's, so that we can reap them.
-    nix::sys::prctl::set_child_subreaper(true)?;
+    nix::sys::prctl::set_child_subreaper(true).map_err(ForkserverError::Subreaper)?;
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
         None,
         SockFlag::SOCK_CLOEXEC,
-    )?;
+    )
+    .map_err(ForkserverError::Socket)?;
     let main = getpid();
     // Safety: we checked above that this process has a single thread, so the child
     // gets a consistent copy of all memory and locks and may run ordinary Rust code.
-    match unsafe { fork() }? {
+    match unsafe { fork() }.map_err(ForkserverError::Fork)? {
         ForkResult::Parent { child } => {
             drop(theirs);
             let _ = SERVER.set(Mutex::new(ours));
@@ -109,21 +161,22 @@ pub fn pid() -> Option<i32> {
 /// next worker while the previous one is still starting.
 pub(crate) fn request_workers(
     ends: &[(&OwnedFd, &OwnedFd)],
-) -> Result<Vec<Result<Pid, String>>, PoolError> {
-    let server = SERVER.get().ok_or(PoolError::NoForkserver)?;
+) -> Result<Vec<Result<Pid, ForkserverError>>, ForkserverError> {
+    let server = SERVER.get().ok_or(ForkserverError::NotRunning)?;
     let socket = server.lock().unwrap_or_else(PoisonError::into_inner);
     if FAILED.load(Ordering::Relaxed) {
-        return Err(start_error(
-            "the forkserver stopped answering earlier; the fork and spawn start methods still work",
-        ));
+        return Err(ForkserverError::Retired);
     }
     // Any failure below may leave answers unread on the socket, which a later request
     // would take for its own: so a failure retires the forkserver for good.
-    let fail = |reason: String| {
+    let fail = |error: ForkserverError| {
         FAILED.store(true, Ordering::Relaxed);
-        start_error(&reason)
+        error
     };
-    let mut pids: Vec<Result<Pid, String>> = vec![Err("no answer".into()); ends.len()];
+    let mut pids: Vec<Result<Pid, ForkserverError>> = ends
+        .iter()
+        .map(|_| Err(ForkserverError::NoAnswer))
+        .collect();
     for (number, (task_read, result_write)) in ends.iter().enumerate() {
         let fds = [task_read.as_raw_fd(), result_write.as_raw_fd()];
         let request = (number as u32).to_le_bytes();
@@ -137,8 +190,8 @@ pub(crate) fn request_workers(
                 None,
             ) {
                 Ok(_) => break,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(fail(format!("cannot reach the forkserver: {e}"))),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(fail(ForkserverError::Send(e))),
             }
         }
     }
@@ -147,9 +200,9 @@ pub(crate) fn request_workers(
         let mut answer: Answer = [0; 8];
         match nix::unistd::read(socket.as_fd(), &mut answer) {
             Ok(8) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => return Err(fail("the forkserver has stopped".into())),
-            Err(e) => return Err(fail(format!("the forkserver did not answer: {e}"))),
+            Err(Errno::EINTR) => continue,
+            Ok(_) => return Err(fail(ForkserverError::Stopped)),
+            Err(e) => return Err(fail(ForkserverError::Receive(e))),
         }
         let number = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]) as usize;
         let pid = i32::from_le_bytes([answer[4], answer[5], answer[6], answer[7]]);
@@ -157,18 +210,11 @@ pub(crate) fn request_workers(
             *slot = if pid > 0 {
                 Ok(Pid::from_raw(pid))
             } else {
-                Err("the forkserver could not fork".into())
+                Err(ForkserverError::CouldNotFork)
             };
         }
     }
     Ok(pids)
-}
-
-fn start_error(reason: &str) -> PoolError {
-    PoolError::Start {
-        worker: 0,
-        reason: reason.to_owned(),
-    }
 }
 
 /// Encodes the answer to request `number`: a pid, or 0 for "no worker".
@@ -181,9 +227,9 @@ fn answer(number: u32, pid: i32) -> Answer {
 
 /// The server's loop: one request, one worker, until the pool's process goes away.
 fn serve(socket: OwnedFd, main: Pid, registry: &[Registered]) -> ! {
-    let sock = socket.as_raw_fd();
-    close_all_but(sock);
+    close_all_but(socket.as_raw_fd());
     reap_children_automatically();
+    let sock = socket.as_fd();
     loop {
         let Some((number, task_read, result_write)) = receive_fds(sock) else {
             // End-of-file: the program closed its end or died. Nothing left to serve.
@@ -249,7 +295,7 @@ fn restore_sigchld() {
 /// In the middle process: fork the worker, report its pid, and exit, so that the
 /// worker is re-parented to `main`.
 fn fork_worker_and_exit(
-    sock: RawFd,
+    sock: BorrowedFd<'_>,
     number: u32,
     task_read: RawFd,
     result_write: RawFd,
@@ -283,15 +329,15 @@ fn fork_worker_and_exit(
 }
 
 /// Receives one request: its number and two descriptors. `None` at end-of-file.
-fn receive_fds(sock: RawFd) -> Option<(u32, OwnedFd, OwnedFd)> {
+fn receive_fds(sock: BorrowedFd<'_>) -> Option<(u32, OwnedFd, OwnedFd)> {
     loop {
         let mut number = [0u8; 4];
         let mut iov = [io::IoSliceMut::new(&mut number)];
         let mut space = nix::cmsg_space!([RawFd; 2]);
-        let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        {
+        let flags = MsgFlags::MSG_CMSG_CLOEXEC;
+        let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), flags) {
             Ok(msg) => msg,
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(Errno::EINTR) => continue,
             Err(_) => return None,
         };
         if msg.bytes == 0 {

@@ -13,23 +13,6 @@ pub(crate) const TASK_FD: RawFd = 3;
 /// The descriptor on which a worker writes results.
 pub(crate) const RESULT_FD: RawFd = 4;
 
-/// How many threads this process runs, from `/proc/self/task`.
-///
-/// A thread that has just been joined can linger in that list for a moment while
-/// the kernel finishes tearing it down, so a count above one is re-read for up to
-/// 100 ms before it is believed.
-pub(crate) fn thread_count() -> io::Result<usize> {
-    let count = || Ok::<_, io::Error>(std::fs::read_dir("/proc/self/task")?.count());
-    let deadline = Instant::now() + Duration::from_millis(100);
-    loop {
-        let n = count()?;
-        if n == 1 || Instant::now() >= deadline {
-            return Ok(n);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 /// In a freshly forked child: moves `task` and `result` to [`TASK_FD`] and
 /// [`RESULT_FD`] and, with `close_rest`, closes every other descriptor above stderr.
 ///

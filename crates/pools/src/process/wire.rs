@@ -2,8 +2,13 @@
 //!
 //! Each message is a 4-byte little-endian length followed by a postcard-encoded
 //! [`ToWorker`] or [`FromWorker`]. Several messages may travel in one `write`, and a
-//! `read` may end in the middle of one; [`Frames`] reassembles them.
+//! `read` may end in the middle of one; [`Frames`] reassembles them. Both ends read
+//! the same way: [`Frames::read_from`] once, then [`Frames::next`] until it has no
+//! whole message left.
 
+use std::os::fd::BorrowedFd;
+
+use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
 /// From the pool to a worker.
@@ -69,10 +74,38 @@ pub(crate) struct Frames {
     end: usize,
 }
 
+/// What one [`Frames::read_from`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// Some bytes, or none if the read was interrupted or found the pipe empty.
+    Bytes,
+    /// End-of-file: nobody holds the write end any more.
+    EndOfFile,
+}
+
+/// How much room each read asks for.
+const READ_SIZE: usize = 64 * 1024;
+
 impl Frames {
+    /// Reads once from `fd` into the buffer. An interrupted read (`EINTR`) and an empty
+    /// non-blocking one (`EAGAIN`) read nothing and are not errors: the caller polls
+    /// or reads again.
+    pub(crate) fn read_from(&mut self, fd: BorrowedFd<'_>) -> Result<Read, Errno> {
+        let spare = self.spare(READ_SIZE);
+        let spare_len = spare.len();
+        let n = match nix::unistd::read(fd, spare) {
+            Ok(0) => return Ok(Read::EndOfFile),
+            Ok(n) => n,
+            Err(Errno::EINTR | Errno::EAGAIN) => 0,
+            Err(e) => return Err(e),
+        };
+        self.filled(spare_len, n);
+        Ok(Read::Bytes)
+    }
+
     /// Room to read into, at least `at_least` bytes: call [`Frames::filled`] with the
     /// number of bytes read.
-    pub(crate) fn spare(&mut self, at_least: usize) -> &mut [u8] {
+    fn spare(&mut self, at_least: usize) -> &mut [u8] {
         if self.pos == self.end {
             // Everything has been read: start again at the front.
             (self.pos, self.end) = (0, 0);
@@ -89,18 +122,21 @@ impl Frames {
 
     /// Keeps the first `n` of the `spare_len` bytes handed out by the last
     /// [`Frames::spare`].
-    pub(crate) fn filled(&mut self, spare_len: usize, n: usize) {
+    fn filled(&mut self, spare_len: usize, n: usize) {
         debug_assert!(n <= spare_len && self.end + n <= self.buf.len());
         self.end += n;
     }
 
-    /// Decodes the next whole message, if one has arrived.
-    pub(crate) fn next<M: for<'de> Deserialize<'de>>(&mut self) -> Option<Result<M, String>> {
+    /// Decodes the next whole message, if one has arrived. A frame whose body is not
+    /// a valid `M` is an error that keeps postcard's reason.
+    pub(crate) fn next<M: for<'de> Deserialize<'de>>(
+        &mut self,
+    ) -> Option<Result<M, postcard::Error>> {
         let rest = &self.buf[self.pos..self.end];
         let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
         let body = rest.get(4..4 + len)?;
         self.pos += 4 + len;
-        Some(postcard::from_bytes(body).map_err(|e| format!("corrupt message: {e}")))
+        Some(postcard::from_bytes(body))
     }
 }
 

@@ -1,23 +1,59 @@
 //! The loop a worker process runs, and the entry point of `spawn` workers.
 //!
 //! A worker reads `ToWorker` messages from `TASK_FD` (3), runs each input through the
-//! current task, and writes a `FromWorker` for each to `RESULT_FD` (4). It handles
-//! every message that one `read` delivered before it writes the results back in one
-//! `write`: when tasks are tiny, this batching halves the number of system calls. The
-//! result of a task that took half a millisecond or more goes out at once, so that the
-//! pool hears of every long task as it ends (the task timeout relies on it).
-//! It exits when the task pipe reaches end-of-file, which is how the pool says "stop".
+//! current task, and writes a `FromWorker` for each to `RESULT_FD` (4). This is the
+//! other end of steps 2 to 4 of chapter 3 (see the [module docs](super)): `serve`
+//! rebuilds the task it is sent (step 2), runs each input (step 3) and writes each
+//! result back (step 4). It exits when the task pipe reaches end-of-file, which is how
+//! the pool says "stop" (step 6).
+//!
+//! Optimisation (skip on a first read): a worker handles every message that one
+//! `read` delivered before it writes the results back in one `write`: when tasks are
+//! tiny, this batching halves the number of system calls. The result of a task that
+//! took half a millisecond or more goes out at once, so that the pool hears of every
+//! long task as it ends (the task timeout relies on it). `SHORT_TASK`, that half
+//! millisecond, is defined beside the pool's side of the batching, in `dispatch.rs`.
 
 use std::os::fd::{BorrowedFd, RawFd};
 
-use super::SHORT_TASK;
+use nix::errno::Errno;
+
+use super::dispatch::SHORT_TASK;
 use super::sys::{RESULT_FD, TASK_FD, die_with_parent, install_worker_fds};
-use super::wire::{Frames, FromWorker, ToWorker, encode};
-use crate::task::{Decoder, ErasedTask, Registered, lookup};
+use super::wire::{Frames, FromWorker, Read, ToWorker, encode};
+use crate::task::{Decoder, ErasedTask, Registered, panic_message};
 
 /// The environment variable that turns a program into a `spawn` worker. Its value is
 /// the parent's pid.
 pub(crate) const WORKER_ENV: &str = "POOLS_SPAWN_WORKER_OF";
+
+/// Why a worker gives up. It says so on stderr and exits with status 1; the pool
+/// then sees its result pipe close and reports the exit.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("cannot read tasks")]
+    ReadTasks(#[source] Errno),
+    #[error("cannot write results")]
+    WriteResults(#[source] Errno),
+    #[error("the pool sent a corrupt frame")]
+    Corrupt(#[source] postcard::Error),
+    #[error("an input arrived before its task")]
+    InputBeforeTask,
+    #[error("task `{name}` arrived without its address")]
+    NoAddress { name: String },
+    #[error(
+        "task `{name}` is not registered in this program; pass it to \
+         pools::serve_if_worker (and pools::forkserver::start) so that spawn and \
+         forkserver workers can find it by name"
+    )]
+    NotRegistered { name: String },
+    #[error("cannot decode task `{name}`")]
+    DecodeTask {
+        name: String,
+        #[source]
+        source: postcard::Error,
+    },
+}
 
 /// How a worker finds the task the pool sends it.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +79,7 @@ pub fn serve_if_worker(registry: &[Registered]) {
         .to_str()
         .and_then(|p| p.parse::<i32>().ok())
         .filter(|&p| p > 0);
-    if super::sys::thread_count().ok() != Some(1) {
+    if procutil::thread_count().ok() != Some(1) {
         eprintln!("pools: {WORKER_ENV} is set, but serve_if_worker was not called first in main");
         std::process::exit(2);
     }
@@ -99,7 +135,9 @@ pub(crate) fn run(lookup: Lookup<'_>) -> ! {
     }
     let code = match serve(lookup) {
         Ok(()) => 0,
-        Err(message) => {
+        Err(error) => {
+            // The whole chain of causes, as `{:#}` prints it.
+            let message = format!("{:#}", anyhow::Error::new(error));
             eprintln!("pools worker {}: {message}", std::process::id());
             1
         }
@@ -114,7 +152,8 @@ pub(crate) fn run(lookup: Lookup<'_>) -> ! {
 /// die, quietly, as a signal's default action has them do.
 ///
 /// Only then are these signals unblocked: a `fork` worker starts with them blocked
-/// (see `start_worker`), so that one sent before this point waits, and then kills it.
+/// (see `fork_worker` in `start.rs`), so that one sent before this point waits, and
+/// then kills it.
 fn default_signals() {
     use nix::sys::signal::{SigHandler, signal};
     for sig in interrupt_signals().iter() {
@@ -139,45 +178,50 @@ fn quiet_panics() {
     std::panic::set_hook(Box::new(|_| {}));
 }
 
-fn serve(lookup: Lookup<'_>) -> Result<(), String> {
-    // Safety: the pool installed the task pipe at TASK_FD for this worker, and
-    // nothing in the worker closes it.
-    let tasks = unsafe { BorrowedFd::borrow_raw(TASK_FD) };
+fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
+    // Safety: the pool installed the task pipe at TASK_FD and the result pipe at
+    // RESULT_FD for this worker, and nothing in the worker closes them.
+    let (tasks, results) = unsafe {
+        (
+            BorrowedFd::borrow_raw(TASK_FD),
+            BorrowedFd::borrow_raw(RESULT_FD),
+        )
+    };
     let tid = nix::unistd::gettid().as_raw();
     let mut frames = Frames::default();
     let mut task: Option<Box<dyn ErasedTask>> = None;
     let mut out = Vec::new();
     let mut output = Vec::new();
     loop {
-        let spare = frames.spare(64 * 1024);
-        let spare_len = spare.len();
-        let n = match nix::unistd::read(tasks, spare) {
-            Ok(0) => return Ok(()), // end-of-file: the pool is done with us
-            Ok(n) => n,
-            Err(nix::errno::Errno::EINTR) => 0,
-            Err(e) => return Err(format!("cannot read tasks: {e}")),
-        };
-        frames.filled(spare_len, n);
+        match frames.read_from(tasks).map_err(ServeError::ReadTasks)? {
+            Read::EndOfFile => return Ok(()), // Step 6: the pool is done with us
+            Read::Bytes => {}
+        }
         while let Some(message) = frames.next::<ToWorker>() {
-            match message? {
+            match message.map_err(ServeError::Corrupt)? {
+                // Step 2: rebuild the task, by address under fork, by name otherwise.
                 ToWorker::Task {
                     name,
                     fork_decoder,
                     state,
                 } => {
                     let decode = find_decoder(lookup, &name, fork_decoder)?;
-                    task = Some(decode(&state)?);
+                    let decoded =
+                        decode(&state).map_err(|source| ServeError::DecodeTask { name, source })?;
+                    task = Some(decoded);
                 }
+                // Step 3: run one input; a panic fails that task only.
                 ToWorker::Input { index, input } => {
-                    let task = task.as_deref().ok_or("an input arrived before its task")?;
+                    let task = task.as_deref().ok_or(ServeError::InputBeforeTask)?;
                     output.clear();
-                    let start = fib::unix_now();
+                    let start = procutil::unix_now();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         task.run_encoded(&input, &mut output)
                     }))
-                    .unwrap_or_else(|panic| Err(crate::thread_pool::panic_message(&*panic)));
-                    let end = fib::unix_now();
+                    .unwrap_or_else(|panic| Err(panic_message(&*panic)));
+                    let end = procutil::unix_now();
                     let outcome = outcome.map(|()| std::mem::take(&mut output));
+                    // Step 4: the result goes back with its index and its times.
                     encode(
                         &FromWorker {
                             index,
@@ -188,17 +232,18 @@ fn serve(lookup: Lookup<'_>) -> Result<(), String> {
                         },
                         &mut out,
                     );
-                    // Only tiny tasks wait to be sent with the rest of their batch: the
-                    // pool then never mistakes a batch of tasks for one long one (the
-                    // task timeout counts from the last result it saw).
+                    // Optimisation (skip on a first read): only tiny tasks wait to be
+                    // sent with the rest of their batch. The pool then never mistakes
+                    // a batch of tasks for one long one (the task timeout counts from
+                    // the last result it saw).
                     if end - start >= SHORT_TASK {
-                        write_all(RESULT_FD, &out)?;
+                        write_all(results, &out).map_err(ServeError::WriteResults)?;
                         out.clear();
                     }
                 }
             }
         }
-        write_all(RESULT_FD, &out)?;
+        write_all(results, &out).map_err(ServeError::WriteResults)?;
         out.clear();
     }
 }
@@ -207,7 +252,7 @@ fn find_decoder(
     lookup: Lookup<'_>,
     name: &str,
     fork_decoder: Option<usize>,
-) -> Result<Decoder, String> {
+) -> Result<Decoder, ServeError> {
     match (lookup, fork_decoder) {
         (Lookup::Fork, Some(address)) => {
             // Safety: under fork this process is a copy of the pool's process, with the
@@ -217,30 +262,24 @@ fn find_decoder(
             // the code elsewhere), which is why spawn workers look tasks up by name.
             Ok(unsafe { std::mem::transmute::<usize, Decoder>(address) })
         }
-        (Lookup::Registry(registry), _) => lookup_or_explain(registry, name),
-        (Lookup::Fork, None) => Err(format!("task `{name}` arrived without its address")),
+        (Lookup::Registry(registry), _) => {
+            crate::task::lookup(registry, name).ok_or_else(|| ServeError::NotRegistered {
+                name: name.to_owned(),
+            })
+        }
+        (Lookup::Fork, None) => Err(ServeError::NoAddress {
+            name: name.to_owned(),
+        }),
     }
 }
 
-fn lookup_or_explain(registry: &[Registered], name: &str) -> Result<Decoder, String> {
-    lookup(registry, name).ok_or_else(|| {
-        format!(
-            "task `{name}` is not registered in this program; pass it to \
-             pools::serve_if_worker (and pools::forkserver::start) so that spawn and \
-             forkserver workers can find it by name"
-        )
-    })
-}
-
 /// Writes all of `bytes` to `fd`, retrying short writes and interruptions.
-pub(crate) fn write_all(fd: RawFd, mut bytes: &[u8]) -> Result<(), String> {
-    // Safety: the caller passes a descriptor it owns and keeps open for this call.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+pub(crate) fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(n) => bytes = &bytes[n..],
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(format!("cannot write results: {e}")),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())
