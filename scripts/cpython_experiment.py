@@ -148,9 +148,11 @@ def parse_spec(flag, spec, low, high):
 
     def number(word):
         word = word.strip()
-        if not word.isdigit():
+        # ASCII digits only (str.isdigit would take `²`), and few enough that no
+        # number typed can be large enough to be slow to read.
+        if not re.fullmatch(r"[0-9]{1,18}", word):
             raise UsageError(
-                f"{flag}: `{word}` in `{text}` is not a non-negative integer "
+                f"{flag}: `{word[:40]}` in `{text[:40]}` is not an integer from 0 to 10^18 "
                 "(expected START..END[:STEP] or a comma list such as 34,35,36)"
             )
         return int(word)
