@@ -545,9 +545,11 @@ def conclude(makespans, serial_s, out):
     """The article's speed-up lines, and each run as a share of the serial time."""
     for short, title in (("fibo", "Fibonacci"), ("get", "HTTP Get")):
         process, threads = makespans[f"process-{short}"], makespans[f"gil-{short}"]
-        print(f"Process vs Threads {title} tasks speed-up = {(threads - process) / threads * 100:.2f}%")
-    print(f"Serial Fibonacci: {serial_s:.3f} s; threads took {makespans['gil-fibo'] / serial_s:.2f}x "
-          f"of it, processes {makespans['process-fibo'] / serial_s:.2f}x")
+        if threads > 0:
+            print(f"Process vs Threads {title} tasks speed-up = {(threads - process) / threads * 100:.2f}%")
+    if serial_s > 0:  # fib(1) alone can take less than the clock's resolution
+        print(f"Serial Fibonacci: {serial_s:.3f} s; threads took {makespans['gil-fibo'] / serial_s:.2f}x "
+              f"of it, processes {makespans['process-fibo'] / serial_s:.2f}x")
     print(f"CSV files are in {out}/")
 
 
