@@ -565,6 +565,9 @@ def main(argv=None):
     def on_sigterm(signum, frame):
         raise Interrupted()
 
+    if sys.version_info < (3, 9):  # for shutdown(cancel_futures=...)
+        print(f"error: this script needs Python 3.9 or later, not {sys.version.split()[0]}", file=sys.stderr)
+        return 2
     try:
         args = parse_args(argv)
     except UsageError as err:
