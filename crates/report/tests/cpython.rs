@@ -71,7 +71,8 @@ fn fibonacci(n: u64) -> u64 {
 /// The script's CSVs pass report's loader, every task agrees with its run's row in
 /// experiments.csv, the real `report` binary draws both Gantt figures from them, and
 /// the pools are what they claim: the process pool's tasks ran in other processes,
-/// the thread pool's in the script's own; the delay server is gone afterwards.
+/// the thread pool's in the script's own, and each run had processes of its own; the
+/// delay server is gone afterwards.
 #[test]
 fn cpython_csvs_pass_the_loader_and_draw() {
     if !has_python3() {
@@ -176,6 +177,14 @@ fn cpython_csvs_pass_the_loader_and_draw() {
         assert!(pid_of_worker.len() <= 2, "{pid_of_worker:?}");
         assert!(pid_of_worker.keys().all(|&w| w < 2), "{pid_of_worker:?}");
     }
+    // Each run builds a fresh pool, as the article's `with` block does: the GETs ran
+    // in other processes than the Fibonacci tasks, whose workers had been reaped.
+    let run_pids = |workload| -> BTreeSet<u32> {
+        let experiment = results.experiment(Pool::Process, workload).unwrap();
+        experiment.tasks.iter().map(|t| t.pid).collect()
+    };
+    let (fibo, get) = (run_pids(Workload::Fibo), run_pids(Workload::Get));
+    assert!(fibo.is_disjoint(&get), "{fibo:?} and {get:?}");
 
     // The real binary draws both Gantt figures, and says why it skips the GIL
     // timelines: CPython does not record who held its lock.
