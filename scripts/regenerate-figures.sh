@@ -5,6 +5,10 @@
 # HTTP waits) on the process, thread and GIL pools, and draws the charts and the
 # Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
 # writes. Once built, a run takes about as long as the experiments (~7 s).
+#
+# With --cpython it then runs the same experiment on CPython itself
+# (scripts/cpython_experiment.py, ~15 s more) and draws it into a folder of its own;
+# without it, nothing here needs Python.
 set -euo pipefail
 
 # Work from the repository root, wherever the script is called from, so that the
@@ -13,13 +17,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/regenerate-figures.sh [--docs] [--svg]
+Usage: scripts/regenerate-figures.sh [--docs] [--svg] [--cpython]
 
 Runs every experiment and draws every figure into results/.
 
 Options:
   --docs      also copy the PNG figures into docs/img/, where the tutorial embeds them
   --svg       also draw an SVG of every chart (next to the PNGs in results/)
+  --cpython   then run the same experiment on CPython (needs python3; ~15 s more):
+              its CSVs into results/cpython/, its figures into results/cpython-figures/
   -h, --help  print this help and exit
 
 Writes results/: the CSVs from `pools`, the PNG (and SVG) charts and trace.json
@@ -28,11 +34,13 @@ USAGE
 }
 
 docs=false
+cpython=false
 formats=png
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --docs) docs=true ;;
     --svg) formats=png,svg ;;
+    --cpython) cpython=true ;;
     -h | --help)
       usage
       exit 0
@@ -47,6 +55,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 out=results
+cpython_out=results/cpython
+cpython_figures=results/cpython-figures
+
+# Checked before anything is built or run: asked for, CPython must be there.
+if $cpython && ! command -v python3 >/dev/null 2>&1; then
+  echo "error: --cpython runs scripts/cpython_experiment.py, but there is no python3 on the PATH" >&2
+  exit 1
+fi
 
 echo "== cargo build --release -p pools -p report"
 cargo build --release -p pools -p report
@@ -74,8 +90,22 @@ if $docs; then
   done
 fi
 
+if $cpython; then
+  # The script starts our delay server from the built http-wait binary, which the
+  # main job's build does not make (pools embeds the server as a library).
+  echo "== cargo build --release -p http-wait"
+  cargo build --release -p http-wait
+  echo "== cpython: the same experiment on concurrent.futures into $cpython_out/"
+  python3 scripts/cpython_experiment.py --out "$cpython_out" --http-wait "$bin/http-wait"
+  echo "== report: CPython's charts into $cpython_figures/"
+  "$bin/report" --in "$cpython_out" --out "$cpython_figures" --format "$formats"
+fi
+
 echo
 echo "Figures and data are in $out/ (charts: $out/*.png, trace: $out/trace.json)."
 if $docs; then
   echo "The tutorial's copies are in docs/img/."
+fi
+if $cpython; then
+  echo "CPython's data is in $cpython_out/, its figures in $cpython_figures/."
 fi
