@@ -183,7 +183,9 @@ pub fn dialect_of(path: &Path, columns: &[&str]) -> Result<Option<Dialect>, Read
         return Ok(None);
     };
     let mut reader = csv::Reader::from_reader(LineLimit::new(file));
-    let headers = reader.headers().map_err(|err| csv_error(path, err, None))?;
+    let headers = reader
+        .headers()
+        .map_err(|err| csv_error(path, err, None, 0))?;
     Dialect::recognise(headers, columns)
         .map(Some)
         .map_err(|message| ReadError::row(path, 1, message))
@@ -297,8 +299,13 @@ pub fn for_each_row<T: DeserializeOwned, E: From<ReadError>>(
     let mut reader = csv::Reader::from_reader(LineLimit::new(input));
     let headers = reader
         .headers()
-        .map_err(|err| csv_error(path, err, None))?
+        .map_err(|err| csv_error(path, err, None, 0))?
         .clone();
+    // The csv crate ends a record at a `\r` and counts the `\n` after it as part of
+    // the next record, one line too early. Python's csv module ends every line with
+    // `\r\n` (the article's files do), so each record's line is put right here: a
+    // header that ended in `\r\n` leaves the reader still on line 1.
+    let skew = u64::from(reader.position().line() == 1);
     if let Err(message) = require_columns(&headers, columns) {
         return Err(ReadError::row(path, 1, message).into());
     }
@@ -308,12 +315,12 @@ pub fn for_each_row<T: DeserializeOwned, E: From<ReadError>>(
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(err) => return Err(csv_error(path, err, Some(&headers)).into()),
+            Err(err) => return Err(csv_error(path, err, Some(&headers), skew).into()),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line() + skew);
         let row = record
             .deserialize(Some(&headers))
-            .map_err(|err| csv_error(path, err, Some(&headers)))?;
+            .map_err(|err| csv_error(path, err, Some(&headers), skew))?;
         each(line, row)?;
     }
     Ok(())
@@ -366,9 +373,15 @@ impl<R: io::Read> io::Read for LineLimit<R> {
 }
 
 /// Turns a csv error into `path:line: message`, naming the column by its header
-/// rather than the csv crate's 0-based field number.
-fn csv_error(path: &Path, err: csv::Error, headers: Option<&csv::StringRecord>) -> ReadError {
-    let line = err.position().map_or(0, |p| p.line());
+/// rather than the csv crate's 0-based field number. `skew` is added to the csv
+/// crate's line (see [`for_each_row`]).
+fn csv_error(
+    path: &Path,
+    err: csv::Error,
+    headers: Option<&csv::StringRecord>,
+    skew: u64,
+) -> ReadError {
+    let line = err.position().map_or(0, |p| p.line() + skew);
     let column = |field: Option<u64>| {
         field
             .and_then(|i| headers?.get(i as usize))
@@ -642,6 +655,24 @@ mod tests {
         assert_eq!(rows[0].1.start_time, 1764520000.1234567);
         assert_eq!(rows[1].1.result, "b'a, b'");
         assert_eq!(rows[1].1.elapsed, 2.384185791015625e-07);
-        assert_eq!(rows[1].0, 3);
+        assert_eq!((rows[0].0, rows[1].0), (2, 3));
+    }
+
+    /// With `\r\n` line ends, as Python writes them, errors and rows still carry
+    /// the right line.
+    #[test]
+    fn crlf_lines_are_counted_right() {
+        let text =
+            "tag,start_time,end_time,elapsed,result\r\na-0,1.0,2.0,1.0,5\r\na-1,1.0,x,1.0,5\r\n";
+        let err = read_rows::<crate::ArticleRow>(
+            Path::new("a.csv"),
+            text.as_bytes(),
+            &ARTICLE_TASK_COLUMNS,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.csv:3: invalid float literal in column end_time"
+        );
     }
 }
