@@ -85,7 +85,8 @@ pub struct Plan {
 }
 
 /// Decides what to write: every chart whose input is present, in each of `formats`,
-/// then `trace.json`.
+/// then `trace.json`, which needs each task's worker, pid and tid and so is skipped
+/// for the article's own files.
 pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
     let mut exporters: Vec<Box<dyn Exporter>> = Vec::new();
     let mut skipped = Vec::new();
@@ -98,6 +99,13 @@ pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
             exporters.push(Box::new(ChartFile { chart, format }));
         }
     }
-    exporters.push(Box::new(TraceFile));
+    if results.has_task_ids() {
+        exporters.push(Box::new(TraceFile));
+    } else {
+        skipped.push(format!(
+            "{}: needs the worker, pid and tid columns, which the article's files do not have",
+            TraceFile.file_name()
+        ));
+    }
     Plan { exporters, skipped }
 }

@@ -104,11 +104,13 @@ impl ReadError {
 }
 
 /// How a file's header says its rows are to be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Dialect {
     /// What `pools` writes: every column of the file's kind, matched by name, so
-    /// their order does not matter and extra columns are ignored.
+    /// their order does not matter and extra columns are ignored. The default: a
+    /// results folder is ours unless its headers say otherwise.
+    #[default]
     Pools,
     /// What the article's own Python program writes: per-task CSVs with exactly the
     /// five columns [`ARTICLE_TASK_COLUMNS`], in any order, read as
