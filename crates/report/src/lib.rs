@@ -12,6 +12,10 @@
 //! cargo run --release -p report -- --in results --out results --format png,svg
 //! ```
 //!
+//! It also reads the four CSV files that the article's own Python program writes
+//! (five columns, no `experiments.csv`), and draws the two Gantt charts from them;
+//! see [`mod@load`] and [`Results::dialect`].
+//!
 //! # Layout
 //! - [`model`]: one struct per CSV row (every field with its unit; they are the
 //!   `results` crate's, which `pools` writes with too), and the loaded [`Results`].

@@ -180,8 +180,8 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
 
 /// A row of the article's files as a [`TaskRow`]: its five columns as they are
 /// (the `result` stays text), and 0 for the `input`, `worker`, `pid` and `tid` the
-/// file does not have. Nothing reads those when [`Results::dialect`] is
-/// [`Dialect::Article`].
+/// file does not have. When [`Results::dialect`] is [`Dialect::Article`],
+/// [`crate::plan`] skips every output that would read them.
 fn from_article(row: ArticleRow) -> TaskRow {
     TaskRow {
         tag: row.tag,

@@ -24,7 +24,8 @@ use clap::Parser;
 use report::ImageFormat;
 
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
-/// a Perfetto trace of it.
+/// a Perfetto trace of it; or draw the two Gantt charts from the article's own CSV
+/// files.
 #[derive(Debug, Parser)]
 #[command(
     version,
