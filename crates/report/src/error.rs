@@ -74,6 +74,27 @@ pub enum ReportError {
         /// What differs.
         message: String,
     },
+    /// The folder holds files in two dialects: the article's 5-column CSVs beside
+    /// files that `pools` wrote. They cannot be one run.
+    #[error(
+        "{} mixes two formats: {} is in {first_dialect}, but {} is in {second_dialect}; \
+         give each run a folder of its own",
+        .dir.display(),
+        .first.display(),
+        .second.display()
+    )]
+    MixedFormats {
+        /// The folder.
+        dir: PathBuf,
+        /// The first file read.
+        first: PathBuf,
+        /// Its dialect.
+        first_dialect: results::Dialect,
+        /// The first file in another dialect.
+        second: PathBuf,
+        /// Its dialect.
+        second_dialect: results::Dialect,
+    },
     /// A per-task CSV has a header and nothing else.
     #[error("{}: no task rows, only a header", .0.display())]
     NoRows(PathBuf),
@@ -110,6 +131,19 @@ impl From<results::ReadError> for ReportError {
                 path,
                 line,
                 message,
+            },
+            results::ReadError::MixedDialects {
+                dir,
+                first,
+                first_dialect,
+                second,
+                second_dialect,
+            } => ReportError::MixedFormats {
+                dir,
+                first,
+                first_dialect,
+                second,
+                second_dialect,
             },
         }
     }

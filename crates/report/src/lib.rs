@@ -12,6 +12,10 @@
 //! cargo run --release -p report -- --in results --out results --format png,svg
 //! ```
 //!
+//! It also reads the four CSV files that the article's own Python program writes
+//! (five columns, no `experiments.csv`), and draws the two Gantt charts from them;
+//! see [`mod@load`] and [`Results::dialect`].
+//!
 //! # Layout
 //! - [`model`]: one struct per CSV row (every field with its unit; they are the
 //!   `results` crate's, which `pools` writes with too), and the loaded [`Results`].
@@ -85,7 +89,8 @@ pub struct Plan {
 }
 
 /// Decides what to write: every chart whose input is present, in each of `formats`,
-/// then `trace.json`.
+/// then `trace.json`, which needs each task's worker, pid and tid and so is skipped
+/// for the article's own files.
 pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
     let mut exporters: Vec<Box<dyn Exporter>> = Vec::new();
     let mut skipped = Vec::new();
@@ -98,6 +103,93 @@ pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
             exporters.push(Box::new(ChartFile { chart, format }));
         }
     }
-    exporters.push(Box::new(TraceFile));
+    if results.has_task_ids() {
+        exporters.push(Box::new(TraceFile));
+    } else {
+        skipped.push(format!(
+            "{}: needs the worker, pid and tid columns, which the article's files do not have",
+            TraceFile.file_name()
+        ));
+    }
     Plan { exporters, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dialect, Experiment, TaskRow};
+
+    /// Results as the article's files give them: one pool, one workload, no ids.
+    fn article_results() -> Results {
+        let task = |i: usize, start: f64| TaskRow {
+            tag: format!("thread-fibo-{i}"),
+            start_time: start,
+            end_time: start + 1.0,
+            elapsed: 1.0,
+            result: "55".into(),
+            input: 0,
+            worker: 0,
+            pid: 0,
+            tid: 0,
+        };
+        Results {
+            dialect: Dialect::Article,
+            experiments: vec![Experiment {
+                pool: Pool::Thread,
+                workload: Workload::Fibo,
+                path: "thread-fibo.csv".into(),
+                tasks: vec![task(1, 1.7e9), task(0, 1.7e9 + 0.5)],
+                summary: None,
+            }],
+            ..Results::default()
+        }
+    }
+
+    /// From the article's files only the Gantt charts are written; every other
+    /// output, the trace included, is skipped once with its reason.
+    #[test]
+    fn article_files_plan_only_the_gantt_charts() {
+        let plan = plan(&article_results(), &[ImageFormat::Png, ImageFormat::Svg]);
+        let names: Vec<String> = plan.exporters.iter().map(|e| e.file_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "process-thread-fibonacci-gantt.png",
+                "process-thread-fibonacci-gantt.svg"
+            ]
+        );
+        let skipped: Vec<&str> = plan
+            .skipped
+            .iter()
+            .map(|line| line.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "process-thread-fetch-gantt",
+                "fibo-workers",
+                "get-workers",
+                "gil-timeline",
+                "gil-timeline-zoom",
+                "gil-get-timeline",
+                "trace.json"
+            ]
+        );
+        assert!(plan.skipped[6].contains("pid and tid"));
+    }
+
+    /// The Gantt chart of the article's files labels each lane with its tag, in
+    /// order of start, from the first start.
+    #[test]
+    fn article_gantt_lanes_are_tags_from_the_first_start() {
+        let lanes = Chart::Gantt(Workload::Fibo)
+            .lanes(&article_results())
+            .unwrap();
+        let labels: Vec<&str> = lanes.lanes.iter().map(|l| l.label.as_str()).collect();
+        // `load` sorts by start; here the rows are already in that order.
+        assert_eq!(labels, ["thread-fibo-1", "thread-fibo-0"]);
+        assert_eq!(lanes.lanes[0].bars[0].start, 0.0);
+        assert_eq!(lanes.groups[0].at, Some(1.5));
+        assert!(lanes.note.unwrap().contains("derived from the tasks"));
+    }
 }

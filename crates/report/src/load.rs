@@ -9,15 +9,24 @@
 //! contract's (`results::layout`, `results::read`); this module adds what only a
 //! reader that draws needs: times that are plausible, and per-task files that agree
 //! with their rows in `experiments.csv`.
+//!
+//! A folder of the article's own files (`results::read::Dialect::Article`: the four
+//! `{process|thread}-{fibo|get}.csv` with five columns, nothing else) reads the same
+//! way, with the same checks; a folder that mixes them with `pools`' files is
+//! refused before any row is read.
 
 use std::path::Path;
 
 use results::layout::{
-    EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS, experiments_file, held_file, tag, task_file,
+    ARTICLE_TASK_COLUMNS, EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS, experiments_file,
+    held_file, tag, task_file,
 };
-use results::read::read_optional;
+use results::read::{folder_dialect, read_optional};
 
-use crate::model::{Experiment, ExperimentRecord, HeldInterval, Pool, Results, TaskRow, Workload};
+use crate::model::{
+    ArticleRow, Dialect, Experiment, ExperimentRecord, HeldInterval, Pool, Results, TaskRow,
+    Workload,
+};
 use crate::{ReportError, files};
 
 /// Reads every per-task CSV in `dir`, plus `experiments.csv` and the GIL interval
@@ -26,6 +35,10 @@ use crate::{ReportError, files};
 /// Fails if `dir` is missing, holds no per-task CSV at all, or any file present is
 /// malformed. A missing optional file is not an error: the charts that need it are
 /// skipped.
+///
+/// The article's own per-task CSVs are read too ([`Results::dialect`] is then
+/// [`Dialect::Article`]); a folder whose files are not all in one dialect fails
+/// with [`ReportError::MixedFormats`].
 ///
 /// While it reads, it holds a shared lock on `dir` ([`files::lock_for_reading`]),
 /// and fails at once with [`ReportError::Busy`] if a `pools` run is writing there.
@@ -37,6 +50,9 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
         return Err(ReportError::NotADir(dir.to_path_buf()));
     }
     let _reading = files::lock_for_reading(dir)?;
+    // From the headers alone, before any row: a mixed folder is one clear error,
+    // not a mismatch between a file of one run and the summary of another.
+    let dialect = folder_dialect(dir)?.unwrap_or_default();
 
     let summary_path = experiments_file(dir);
     let mut summaries: Vec<(u64, ExperimentRecord)> = Vec::new();
@@ -69,6 +85,7 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
 
     let mut results = Results {
         dir: dir.to_path_buf(),
+        dialect,
         ..Results::default()
     };
     for workload in Workload::ALL {
@@ -83,25 +100,33 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
                 message,
             };
             let mut tasks = Vec::new();
-            let found =
-                read_optional::<TaskRow, ReportError>(&path, &TASK_COLUMNS, |line, task| {
-                    let (start, end) = (task.start_time, task.end_time);
-                    check_ids(&path, line, &[("pid", task.pid), ("tid", task.tid)])?;
-                    check_interval(&path, line, ("start_time", start), ("end_time", end))?;
-                    if let Some((_, run)) = summary {
-                        if start < run.started_at - TOLERANCE_S
-                            || end > run.finished_at + TOLERANCE_S
-                        {
-                            return Err(mismatch(format!(
-                                "its line {line} ({}) ran from {start:.6} to {end:.6}, outside \
+            // The checks every task gets, whoever wrote it.
+            let mut accept = |line: u64, task: TaskRow| -> Result<(), ReportError> {
+                let (start, end) = (task.start_time, task.end_time);
+                check_interval(&path, line, ("start_time", start), ("end_time", end))?;
+                if let Some((_, run)) = summary {
+                    if start < run.started_at - TOLERANCE_S || end > run.finished_at + TOLERANCE_S {
+                        return Err(mismatch(format!(
+                            "its line {line} ({}) ran from {start:.6} to {end:.6}, outside \
                              the run's started_at..finished_at ({:.6} to {:.6})",
-                                task.tag, run.started_at, run.finished_at
-                            )));
-                        }
+                            task.tag, run.started_at, run.finished_at
+                        )));
                     }
-                    tasks.push(task);
-                    Ok(())
-                })?;
+                }
+                tasks.push(task);
+                Ok(())
+            };
+            let found = match dialect {
+                Dialect::Article => read_optional::<ArticleRow, ReportError>(
+                    &path,
+                    &ARTICLE_TASK_COLUMNS,
+                    |line, row| accept(line, from_article(row)),
+                )?,
+                _ => read_optional::<TaskRow, ReportError>(&path, &TASK_COLUMNS, |line, task| {
+                    check_ids(&path, line, &[("pid", task.pid), ("tid", task.tid)])?;
+                    accept(line, task)
+                })?,
+            };
             if !found {
                 continue;
             }
@@ -151,6 +176,24 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
         return Err(ReportError::NoTaskFiles(dir.to_path_buf()));
     }
     Ok(results)
+}
+
+/// A row of the article's files as a [`TaskRow`]: its five columns as they are
+/// (the `result` stays text), and 0 for the `input`, `worker`, `pid` and `tid` the
+/// file does not have. When [`Results::dialect`] is [`Dialect::Article`],
+/// [`crate::plan`] skips every output that would read them.
+fn from_article(row: ArticleRow) -> TaskRow {
+    TaskRow {
+        tag: row.tag,
+        start_time: row.start_time,
+        end_time: row.end_time,
+        elapsed: row.elapsed,
+        result: row.result,
+        input: 0,
+        worker: 0,
+        pid: 0,
+        tid: 0,
+    }
 }
 
 /// How far a task may lie outside its run's `started_at..finished_at`, and the

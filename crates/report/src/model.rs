@@ -2,6 +2,11 @@
 //! crate, re-exported here), and the loaded [`Results`] that every chart and the
 //! trace read from.
 //!
+//! The article's own files ([`Dialect::Article`]) load into the same types: each
+//! row becomes a [`TaskRow`] whose `input`, `worker`, `pid` and `tid`, which those
+//! files do not have, are 0. [`Results::dialect`] says so, and the charts and the
+//! trace that would read those fields are skipped ([`crate::plan`]).
+//!
 //! All instants are wall-clock **Unix seconds** (`f64`, microsecond resolution in the
 //! files). Charts never show them raw: they subtract the experiment's origin
 //! ([`Experiment::origin`]) so the axis reads "seconds since the experiment began".
@@ -11,7 +16,7 @@ use std::path::PathBuf;
 
 /// The pools, workloads and rows are the results contract's: the same types `pools`
 /// writes with (see the `results` crate).
-pub use results::{ExperimentRecord, HeldInterval, Pool, TaskRow, Workload};
+pub use results::{ArticleRow, Dialect, ExperimentRecord, HeldInterval, Pool, TaskRow, Workload};
 
 /// One pool running one workload: its tasks and, when `experiments.csv` has it, its
 /// summary row.
@@ -47,8 +52,8 @@ impl Experiment {
         }
     }
 
-    /// The makespan in seconds: from `experiments.csv` when present, otherwise from
-    /// the origin to the last task's end.
+    /// The makespan in seconds: from `experiments.csv` when present, otherwise
+    /// derived from the tasks, from the origin (the first start) to the last end.
     pub fn makespan(&self) -> f64 {
         match &self.summary {
             Some(summary) => summary.makespan,
@@ -78,6 +83,10 @@ impl Experiment {
 pub struct Results {
     /// The folder it was read from.
     pub dir: PathBuf,
+    /// Whose files they are: `pools`' own, or the article's 5-column CSVs (then
+    /// there is no summary and no GIL interval file, and every task's `input`,
+    /// `worker`, `pid` and `tid` are 0, because the files do not say).
+    pub dialect: Dialect,
     /// One entry per per-task CSV found, sorted by workload, then pool.
     pub experiments: Vec<Experiment>,
     /// The GIL's held intervals per workload, from `gil-{fibo|get}-held.csv`, each
@@ -103,6 +112,12 @@ impl Results {
     /// The GIL intervals recorded while running `workload`, if the file was present.
     pub fn held(&self, workload: Workload) -> Option<&[HeldInterval]> {
         self.held.get(&workload).map(Vec::as_slice)
+    }
+
+    /// Whether each task row says which input, worker, process and thread it was:
+    /// true for `pools`' files, false for the article's.
+    pub fn has_task_ids(&self) -> bool {
+        self.dialect == Dialect::Pools
     }
 
     /// The total number of task rows read.

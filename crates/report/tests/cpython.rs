@@ -107,7 +107,7 @@ fn cpython_csvs_pass_the_loader_and_draw() {
         .split("(pid ")
         .nth(1)
         .and_then(|rest| rest.split(')').next())
-        .and_then(|pid| pid.parse::<u32>().ok())
+        .and_then(|pid| pid.parse::<i32>().ok())
         .unwrap_or_else(|| panic!("no server pid in: {stderr}"));
     assert!(
         !Path::new(&format!("/proc/{server_pid}")).exists(),
@@ -149,7 +149,7 @@ fn cpython_csvs_pass_the_loader_and_draw() {
     // process pool's tasks ran elsewhere, each worker index on one pid of its own,
     // and no more pids than workers. (That two of them ran on different pids is up
     // to CPython's scheduling: one fast worker may take every task.)
-    let pids = |pool| -> BTreeSet<u32> {
+    let pids = |pool| -> BTreeSet<i32> {
         Workload::ALL
             .into_iter()
             .filter_map(|workload| results.experiment(pool, workload))
@@ -166,11 +166,7 @@ fn cpython_csvs_pass_the_loader_and_draw() {
                 !script_pids.contains(&task.pid),
                 "{task:?} ran in the script"
             );
-            assert_eq!(
-                task.tid,
-                u64::from(task.pid),
-                "one thread per worker process"
-            );
+            assert_eq!(task.tid, task.pid, "one thread per worker process");
             let pid = *pid_of_worker.entry(task.worker).or_insert(task.pid);
             assert_eq!(pid, task.pid, "worker {} on two pids", task.worker);
         }
@@ -179,7 +175,7 @@ fn cpython_csvs_pass_the_loader_and_draw() {
     }
     // Each run builds a fresh pool, as the article's `with` block does: the GETs ran
     // in other processes than the Fibonacci tasks, whose workers had been reaped.
-    let run_pids = |workload| -> BTreeSet<u32> {
+    let run_pids = |workload| -> BTreeSet<i32> {
         let experiment = results.experiment(Pool::Process, workload).unwrap();
         experiment.tasks.iter().map(|t| t.pid).collect()
     };

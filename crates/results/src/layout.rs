@@ -6,6 +6,9 @@
 //! | `experiments.csv` | experiment (one pool, one workload) | [`EXPERIMENT_COLUMNS`] |
 //! | `gil-{workload}-held.csv` | interval during which a GIL worker held the lock | [`HELD_COLUMNS`] |
 //!
+//! The article's own program writes only the four `{process|thread}-{fibo|get}.csv`,
+//! with [`ARTICLE_TASK_COLUMNS`]: no summary and no interval files.
+//!
 //! Writers write these columns in this order; readers match them by name. Both take
 //! them from here, so a column added here is added to both.
 
@@ -26,6 +29,11 @@ pub const TASK_COLUMNS: [&str; 9] = [
     "pid",
     "tid",
 ];
+
+/// The columns of a per-task CSV as the article's own program writes it: the first
+/// five of [`TASK_COLUMNS`], and nothing else. A reader that meets these files
+/// reads them as [`crate::read::Dialect::Article`].
+pub const ARTICLE_TASK_COLUMNS: [&str; 5] = ["tag", "start_time", "end_time", "elapsed", "result"];
 
 /// The columns of `experiments.csv`.
 pub const EXPERIMENT_COLUMNS: [&str; 13] = [
@@ -111,6 +119,13 @@ mod tests {
             optional_file_names(),
             ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
         );
+    }
+
+    /// The article's columns are the first five of ours, so a notebook written for
+    /// the article reads our files unchanged.
+    #[test]
+    fn article_columns_are_our_first_five() {
+        assert_eq!(TASK_COLUMNS[..5], ARTICLE_TASK_COLUMNS);
     }
 
     /// The header lines, exactly as every writer writes them.

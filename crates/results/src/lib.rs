@@ -21,9 +21,10 @@
 //!   names, tags, columns and command-line flags (`clap::ValueEnum`).
 //! - [`layout`]: file names, the paths of a folder's files, and the columns of each.
 //! - [`records`]: one type per kind of row ([`TaskRow`], [`ExperimentRecord`],
-//!   [`HeldInterval`]), and how each is formatted.
-//! - [`read`]: opening, header checks, the line limit, and the [`read::Dialect`]
-//!   seam where a reader accepts older or foreign files.
+//!   [`HeldInterval`], and [`ArticleRow`] for the article's own files), and how each
+//!   is formatted.
+//! - [`read`]: opening, header checks, the line limit, and the [`Dialect`] seam
+//!   where a reader accepts foreign files: the article's 5-column CSVs.
 //! - [`atomic`]: the atomic write, the temporary-file names that carry the writer's
 //!   pid, the clean-up of a killed writer's files, and [`HoldSignals`].
 
@@ -35,5 +36,5 @@ pub mod records;
 
 pub use atomic::{HoldSignals, TempFiles, WriteError};
 pub use kinds::{Pool, UnknownName, Workload};
-pub use read::ReadError;
-pub use records::{ExperimentRecord, HeldInterval, TaskRow};
+pub use read::{Dialect, ReadError};
+pub use records::{ArticleRow, ExperimentRecord, HeldInterval, TaskRow};

@@ -6,12 +6,22 @@
 //!
 //! # Older and foreign files
 //!
-//! A header says which [`Dialect`] a file is written in, and the dialect says how
-//! its rows become this crate's records. Today there is one, [`Dialect::Pools`]:
-//! the columns in [`crate::layout`], matched by name, so that reordered or extra
-//! columns still read. A file in another dialect (the article's own per-task CSVs,
-//! which have only `tag,start_time,end_time,elapsed,result`) gets a variant of its
-//! own, recognised in [`Dialect::recognise`]; nothing else changes.
+//! A header says which [`Dialect`] a file is written in, and the dialect says which
+//! record its rows become. There are two:
+//!
+//! - [`Dialect::Pools`]: the columns in [`crate::layout`], matched by name, so that
+//!   reordered or extra columns still read.
+//! - [`Dialect::Article`]: the article's own per-task CSVs, with exactly
+//!   `tag,start_time,end_time,elapsed,result` ([`ARTICLE_TASK_COLUMNS`]). Their rows
+//!   are [`ArticleRow`]s. No other kind of file has an article dialect: the
+//!   article's program writes no summary and no GIL intervals.
+//!
+//! [`Dialect::recognise`] tells them apart by one header, and [`folder_dialect`] by
+//! every file of a folder: a folder holds one run, so it has one dialect, and a
+//! folder that mixes the two is refused ([`ReadError::MixedDialects`]) rather than
+//! drawn as if one run had written it.
+//!
+//! [`ArticleRow`]: crate::ArticleRow
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -20,6 +30,12 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 use serde::de::DeserializeOwned;
+
+use crate::layout::{
+    ARTICLE_TASK_COLUMNS, EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS, experiments_file,
+    held_file, task_file,
+};
+use crate::{Pool, Workload};
 
 /// The longest line accepted in any CSV, in bytes. `pools` writes lines of about
 /// 100 bytes; a line of a megabyte is not a results file, and without a limit a file
@@ -52,6 +68,28 @@ pub enum ReadError {
         /// What is wrong with it, naming the column when there is one.
         message: String,
     },
+    /// Two files of one folder are written in different dialects: say, the article's
+    /// `process-fibo.csv` beside a `thread-fibo.csv` or `experiments.csv` from
+    /// `pools`. They cannot be one run, so nothing is drawn from them.
+    #[error(
+        "{} mixes two formats: {} is in {first_dialect}, but {} is in {second_dialect}; \
+         give each run a folder of its own",
+        .dir.display(),
+        .first.display(),
+        .second.display()
+    )]
+    MixedDialects {
+        /// The folder.
+        dir: PathBuf,
+        /// The first file read.
+        first: PathBuf,
+        /// Its dialect.
+        first_dialect: Dialect,
+        /// The first file in another dialect.
+        second: PathBuf,
+        /// Its dialect.
+        second_dialect: Dialect,
+    },
 }
 
 impl ReadError {
@@ -66,29 +104,130 @@ impl ReadError {
 }
 
 /// How a file's header says its rows are to be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Dialect {
     /// What `pools` writes: every column of the file's kind, matched by name, so
-    /// their order does not matter and extra columns are ignored.
+    /// their order does not matter and extra columns are ignored. The default: a
+    /// results folder is ours unless its headers say otherwise.
+    #[default]
     Pools,
+    /// What the article's own Python program writes: per-task CSVs with exactly the
+    /// five columns [`ARTICLE_TASK_COLUMNS`], in any order, read as
+    /// [`crate::ArticleRow`]s. There is no `input`, `worker`, `pid` or `tid`, and no
+    /// `experiments.csv`.
+    Article,
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dialect::Pools => "pools' format",
+            Dialect::Article => "the article's 5-column format",
+        })
+    }
 }
 
 impl Dialect {
     /// The dialect of a file whose header is `header`, given the `columns` its kind
-    /// has in this crate's own format; or which column is missing.
+    /// has in this crate's own format; or, as a message, what is wrong with it.
     ///
-    /// The seam for older and foreign files: a header that lacks some of `columns`
-    /// but matches another known format is recognised here, as a variant of its own.
+    /// A header with every one of `columns` is [`Dialect::Pools`] (extra columns are
+    /// ignored, as they always were). Only a per-task file (`columns` is
+    /// [`TASK_COLUMNS`]) can be anything else: [`Dialect::Article`] when its header
+    /// is exactly the article's five columns. A header with those five and a column
+    /// that neither format has is refused by name, so that a file from some third
+    /// program is not read as the article's.
     pub fn recognise(header: &csv::StringRecord, columns: &[&str]) -> Result<Dialect, String> {
-        match columns.iter().find(|c| !header.iter().any(|h| h == **c)) {
-            None => Ok(Dialect::Pools),
-            Some(missing) => Err(format!(
-                "missing column `{missing}` (the header should be: {})",
-                columns.join(",")
+        let Err(missing) = require_columns(header, columns) else {
+            return Ok(Dialect::Pools);
+        };
+        if columns != TASK_COLUMNS.as_slice() {
+            return Err(missing);
+        }
+        let has = |column: &str| header.iter().any(|h| h == column);
+        let article = ARTICLE_TASK_COLUMNS.join(",");
+        if !ARTICLE_TASK_COLUMNS.iter().all(|c| has(c)) {
+            return Err(format!(
+                "{missing}; or, as the article's program writes it: {article}"
+            ));
+        }
+        match header.iter().find(|h| !ARTICLE_TASK_COLUMNS.contains(h)) {
+            None => Ok(Dialect::Article),
+            // Some of pools' own columns but not all: say which one is missing.
+            Some(ours) if TASK_COLUMNS.contains(&ours) => Err(missing),
+            Some(unknown) => Err(format!(
+                "unknown column `{unknown}`: a per-task CSV has either pools' columns ({}) \
+                 or exactly the article's five ({article})",
+                TASK_COLUMNS.join(",")
             )),
         }
     }
+}
+
+/// `Err` with the message "missing column ..." if `header` lacks any of `columns`.
+fn require_columns(header: &csv::StringRecord, columns: &[&str]) -> Result<(), String> {
+    match columns.iter().find(|c| !header.iter().any(|h| h == **c)) {
+        None => Ok(()),
+        Some(missing) => Err(format!(
+            "missing column `{missing}` (the header should be: {})",
+            columns.join(",")
+        )),
+    }
+}
+
+/// The dialect of the file at `path`, whose kind has `columns` in this crate's own
+/// format, from its header alone; `Ok(None)` if there is no such file. The file is
+/// opened as [`open_optional`] opens it, and its first line is held to
+/// [`MAX_LINE_BYTES`] like any other.
+pub fn dialect_of(path: &Path, columns: &[&str]) -> Result<Option<Dialect>, ReadError> {
+    let Some(file) = open_optional(path)? else {
+        return Ok(None);
+    };
+    let mut reader = csv::Reader::from_reader(LineLimit::new(file));
+    let headers = reader
+        .headers()
+        .map_err(|err| csv_error(path, err, None, 0))?;
+    Dialect::recognise(headers, columns)
+        .map(Some)
+        .map_err(|message| ReadError::row(path, 1, message))
+}
+
+/// The one dialect of every results file in `dir`, from their headers; `Ok(None)` if
+/// `dir` holds none of them.
+///
+/// The files are looked at in the order a reader reads them (`experiments.csv`,
+/// then per workload its per-task CSVs and its GIL interval file). A bad header is
+/// reported as [`dialect_of`] reports it; two files in different dialects are a
+/// [`ReadError::MixedDialects`] naming the first file of each.
+pub fn folder_dialect(dir: &Path) -> Result<Option<Dialect>, ReadError> {
+    let mut files = vec![(experiments_file(dir), EXPERIMENT_COLUMNS.as_slice())];
+    for workload in Workload::ALL {
+        for pool in Pool::ALL {
+            files.push((task_file(dir, pool, workload), TASK_COLUMNS.as_slice()));
+        }
+        files.push((held_file(dir, workload), HELD_COLUMNS.as_slice()));
+    }
+    let mut first: Option<(PathBuf, Dialect)> = None;
+    for (path, columns) in files {
+        let Some(dialect) = dialect_of(&path, columns)? else {
+            continue;
+        };
+        match &first {
+            None => first = Some((path, dialect)),
+            Some((first, first_dialect)) if *first_dialect != dialect => {
+                return Err(ReadError::MixedDialects {
+                    dir: dir.to_path_buf(),
+                    first: first.clone(),
+                    first_dialect: *first_dialect,
+                    second: path,
+                    second_dialect: dialect,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.map(|(_, dialect)| dialect))
 }
 
 /// Opens `path` for reading if it exists: `Ok(None)` if it does not.
@@ -133,8 +272,10 @@ pub fn read_optional<T: DeserializeOwned, E: From<ReadError>>(
 
 /// Reads every row of a CSV with a header, returning each with the line it starts on.
 ///
-/// The header must name every one of `columns` ([`Dialect::recognise`]); a missing
-/// column is reported against line 1.
+/// The header must name every one of `columns`, which are those of the row type `T`
+/// (in whatever order, with any others beside them); a missing column is reported
+/// against line 1. To read a file that may be in another dialect, ask
+/// [`dialect_of`] first, and pass the columns of that dialect's row type.
 pub fn read_rows<T: DeserializeOwned>(
     path: &Path,
     input: impl io::Read,
@@ -160,11 +301,15 @@ pub fn for_each_row<T: DeserializeOwned, E: From<ReadError>>(
     let mut reader = csv::Reader::from_reader(LineLimit::new(input));
     let headers = reader
         .headers()
-        .map_err(|err| csv_error(path, err, None))?
+        .map_err(|err| csv_error(path, err, None, 0))?
         .clone();
-    match Dialect::recognise(&headers, columns) {
-        Ok(Dialect::Pools) => {}
-        Err(message) => return Err(ReadError::row(path, 1, message).into()),
+    // The csv crate ends a record at a `\r` and counts the `\n` after it as part of
+    // the next record, one line too early. Python's csv module ends every line with
+    // `\r\n` (the article's files do), so each record's line is put right here: a
+    // header that ended in `\r\n` leaves the reader still on line 1.
+    let skew = u64::from(reader.position().line() == 1);
+    if let Err(message) = require_columns(&headers, columns) {
+        return Err(ReadError::row(path, 1, message).into());
     }
 
     let mut record = csv::StringRecord::new();
@@ -172,12 +317,12 @@ pub fn for_each_row<T: DeserializeOwned, E: From<ReadError>>(
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(err) => return Err(csv_error(path, err, Some(&headers)).into()),
+            Err(err) => return Err(csv_error(path, err, Some(&headers), skew).into()),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line() + skew);
         let row = record
             .deserialize(Some(&headers))
-            .map_err(|err| csv_error(path, err, Some(&headers)))?;
+            .map_err(|err| csv_error(path, err, Some(&headers), skew))?;
         each(line, row)?;
     }
     Ok(())
@@ -230,9 +375,15 @@ impl<R: io::Read> io::Read for LineLimit<R> {
 }
 
 /// Turns a csv error into `path:line: message`, naming the column by its header
-/// rather than the csv crate's 0-based field number.
-fn csv_error(path: &Path, err: csv::Error, headers: Option<&csv::StringRecord>) -> ReadError {
-    let line = err.position().map_or(0, |p| p.line());
+/// rather than the csv crate's 0-based field number. `skew` is added to the csv
+/// crate's line (see [`for_each_row`]).
+fn csv_error(
+    path: &Path,
+    err: csv::Error,
+    headers: Option<&csv::StringRecord>,
+    skew: u64,
+) -> ReadError {
+    let line = err.position().map_or(0, |p| p.line() + skew);
     let column = |field: Option<u64>| {
         field
             .and_then(|i| headers?.get(i as usize))
@@ -355,5 +506,175 @@ mod tests {
                 .unwrap();
         assert_eq!(rows[0].1.start_method, None);
         assert_eq!(rows[0].1.switch_interval_ms, None);
+    }
+
+    fn header(text: &str) -> csv::StringRecord {
+        csv::StringRecord::from(text.split(',').collect::<Vec<_>>())
+    }
+
+    /// A per-task header is pools' when it has all nine columns (in any order, with
+    /// extras), and the article's when it has exactly the article's five.
+    #[test]
+    fn headers_name_their_dialect() {
+        let task = |text: &str| Dialect::recognise(&header(text), &TASK_COLUMNS);
+        assert_eq!(task(HEADER.trim_end()), Ok(Dialect::Pools));
+        assert_eq!(
+            task(&format!("{},extra", HEADER.trim_end())),
+            Ok(Dialect::Pools)
+        );
+        assert_eq!(
+            task("tag,start_time,end_time,elapsed,result"),
+            Ok(Dialect::Article)
+        );
+        assert_eq!(
+            task("result,elapsed,end_time,start_time,tag"),
+            Ok(Dialect::Article)
+        );
+    }
+
+    /// A header that is neither is refused with the column that gives it away.
+    #[test]
+    fn other_headers_are_refused_by_column() {
+        let task = |text: &str| Dialect::recognise(&header(text), &TASK_COLUMNS).unwrap_err();
+        // The article's five and one of ours: a pools file that lost columns.
+        assert!(
+            task("tag,start_time,end_time,elapsed,result,pid")
+                .starts_with("missing column `input`"),
+        );
+        // The article's five and a column of a third program.
+        assert!(
+            task("tag,start_time,end_time,elapsed,result,notes")
+                .starts_with("unknown column `notes`: a per-task CSV has either"),
+        );
+        // Neither: the message shows both headers.
+        let err = task("tag,start_time");
+        assert!(err.starts_with("missing column `end_time`"), "{err}");
+        assert!(
+            err.ends_with("tag,start_time,end_time,elapsed,result"),
+            "{err}"
+        );
+        // Other kinds of file have no article dialect.
+        assert_eq!(
+            Dialect::recognise(
+                &header("tag,start_time,end_time,elapsed,result"),
+                &HELD_COLUMNS
+            ),
+            Err(format!(
+                "missing column `worker` (the header should be: {})",
+                HELD_COLUMNS.join(",")
+            ))
+        );
+    }
+
+    /// Writes `name` with a header line `header` and one row of zeros into `dir`.
+    fn write_file(dir: &Path, name: &str, header: &str) {
+        let zeros = vec!["0"; header.split(',').count()].join(",");
+        std::fs::write(dir.join(name), format!("{header}\n{zeros}\n")).unwrap();
+    }
+
+    const ARTICLE: &str = "tag,start_time,end_time,elapsed,result";
+
+    /// A folder's dialect is that of its files: none, pools' or the article's.
+    #[test]
+    fn a_folder_has_the_dialect_of_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(folder_dialect(dir.path()).unwrap(), None);
+        for name in ["process-fibo.csv", "thread-fibo.csv", "process-get.csv"] {
+            write_file(dir.path(), name, ARTICLE);
+        }
+        assert_eq!(folder_dialect(dir.path()).unwrap(), Some(Dialect::Article));
+
+        let ours = tempfile::tempdir().unwrap();
+        write_file(ours.path(), "gil-get.csv", HEADER.trim_end());
+        write_file(ours.path(), "gil-get-held.csv", &HELD_COLUMNS.join(","));
+        assert_eq!(folder_dialect(ours.path()).unwrap(), Some(Dialect::Pools));
+    }
+
+    /// A folder that mixes the two is refused with one line naming a file of each;
+    /// `experiments.csv` counts as pools' own.
+    #[test]
+    fn a_mixed_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_file(dir.path(), "process-fibo.csv", ARTICLE);
+        write_file(dir.path(), "thread-fibo.csv", HEADER.trim_end());
+        let err = folder_dialect(dir.path()).unwrap_err();
+        assert!(matches!(
+            err,
+            ReadError::MixedDialects {
+                first_dialect: Dialect::Article,
+                second_dialect: Dialect::Pools,
+                ..
+            }
+        ));
+        let d = dir.path().display();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{d} mixes two formats: {d}/process-fibo.csv is in the article's 5-column \
+                 format, but {d}/thread-fibo.csv is in pools' format; give each run a \
+                 folder of its own"
+            )
+        );
+
+        std::fs::remove_file(dir.path().join("thread-fibo.csv")).unwrap();
+        write_file(dir.path(), "experiments.csv", &EXPERIMENT_COLUMNS.join(","));
+        let err = folder_dialect(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("experiments.csv is in pools' format, but"),
+            "{err}"
+        );
+    }
+
+    /// A bad header anywhere in the folder is reported with its file and line 1.
+    #[test]
+    fn a_folder_with_an_unknown_header_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_file(dir.path(), "thread-get.csv", "when,what");
+        let err = folder_dialect(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}:1: missing column `tag`",
+                dir.path().join("thread-get.csv").display()
+            )),
+            "{err}"
+        );
+    }
+
+    /// An article row reads with its `result` as text, whatever Python printed, and
+    /// Python's 7-decimal times and exponent floats read as floats.
+    #[test]
+    fn article_rows_keep_their_result_text() {
+        let text = "tag,start_time,end_time,elapsed,result\r\n\
+                    process-get-0,1764520000.1234567,1764520001.2,1.0765433311462402,b'200 OK'\r\n\
+                    process-get-1,1764520000.5,1764520000.5,2.384185791015625e-07,\"b'a, b'\"\r\n";
+        let rows = read_rows::<crate::ArticleRow>(
+            Path::new("a.csv"),
+            text.as_bytes(),
+            &ARTICLE_TASK_COLUMNS,
+        )
+        .unwrap();
+        assert_eq!(rows[0].1.result, "b'200 OK'");
+        assert_eq!(rows[0].1.start_time, 1764520000.1234567);
+        assert_eq!(rows[1].1.result, "b'a, b'");
+        assert_eq!(rows[1].1.elapsed, 2.384185791015625e-07);
+        assert_eq!((rows[0].0, rows[1].0), (2, 3));
+    }
+
+    /// With `\r\n` line ends, as Python writes them, errors and rows still carry
+    /// the right line.
+    #[test]
+    fn crlf_lines_are_counted_right() {
+        let text =
+            "tag,start_time,end_time,elapsed,result\r\na-0,1.0,2.0,1.0,5\r\na-1,1.0,x,1.0,5\r\n";
+        let err = read_rows::<crate::ArticleRow>(
+            Path::new("a.csv"),
+            text.as_bytes(),
+            &ARTICLE_TASK_COLUMNS,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.csv:3: invalid float literal in column end_time"
+        );
     }
 }

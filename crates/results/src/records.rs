@@ -44,6 +44,29 @@ pub struct TaskRow {
     pub tid: i32,
 }
 
+/// One row of a per-task CSV written by the article's own Python program
+/// ([`crate::read::Dialect::Article`]): the first five columns of a [`TaskRow`], and
+/// no more. It does not say which task input, worker, process or thread a row
+/// belongs to, and the article writes no `experiments.csv` beside it.
+///
+/// Python writes its floats with `repr`, so times come with up to 7 decimals rather
+/// than our 6; they read the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleRow {
+    /// `{tag}-{i}`, e.g. `process-fibo-3`: the experiment's tag and the index of the
+    /// task's input (the article's tags are ours).
+    pub tag: String,
+    /// When the task began, in Unix seconds (Python's `time.time()`).
+    pub start_time: f64,
+    /// When it finished, in Unix seconds.
+    pub end_time: f64,
+    /// `end_time - start_time`, in seconds, as Python computed it.
+    pub elapsed: f64,
+    /// Whatever Python printed for the task's return value: an int for Fibonacci,
+    /// a bytes repr such as `b'200 OK'` for a GET, or any other text. Kept as text.
+    pub result: String,
+}
+
 /// One row of `experiments.csv`: what one pool did with one workload, as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentRecord {

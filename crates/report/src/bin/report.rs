@@ -4,6 +4,11 @@
 //! cargo run --release -p report -- --in results --out results --format png,svg
 //! ```
 //!
+//! It also reads the four CSVs the article's own Python program writes (five
+//! columns, no `experiments.csv`): it draws the two Gantt charts from them, says
+//! which figures it skips and why, and prints the makespans it derived from the
+//! tasks.
+//!
 //! Prints one line per file written, then a summary. Bad input (a missing folder,
 //! no CSVs, a malformed row) is one `Error:` line naming the file and line, and a
 //! non-zero exit; no output file is left half-written. Ctrl-C (SIGINT) or SIGTERM
@@ -19,19 +24,23 @@ use clap::Parser;
 use report::ImageFormat;
 
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
-/// a Perfetto trace of it.
+/// a Perfetto trace of it; or draw the two Gantt charts from the article's own CSV
+/// files.
 #[derive(Debug, Parser)]
 #[command(
     version,
     after_help = "Inputs are checked before anything is written: only regular files are \
                   read, a line may be at most 1 MiB, times must be Unix seconds from 1970 \
                   to 2100, and each per-task CSV must agree with its row in \
-                  experiments.csv. A folder that a pools run is writing is refused.\n\n\
+                  experiments.csv. A folder that a pools run is writing is refused, and so \
+                  is one that mixes pools' files with the article's.\n\n\
                   Example: report --in results --out docs/img --format png,svg"
 )]
 struct Cli {
     /// Folder with the CSVs written by `pools --out DIR` (refused while a pools run
-    /// is writing there).
+    /// is writing there), or with the article's own files: the four
+    /// process-fibo.csv, thread-fibo.csv, process-get.csv and thread-get.csv its
+    /// Python program writes, with columns tag,start_time,end_time,elapsed,result.
     #[arg(long = "in", value_name = "DIR", default_value = "results")]
     input: PathBuf,
 
@@ -113,6 +122,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     )?;
 
+    if results.dialect == report::model::Dialect::Article {
+        // The article writes no experiments.csv, so each makespan is the span of its
+        // tasks: a pool's start-up before its first task is not in it.
+        let spans: Vec<String> = results
+            .experiments
+            .iter()
+            .map(|e| format!("{} {:.6} s", e.tag(), e.makespan()))
+            .collect();
+        procutil::say_unless_closed!(
+            "these are the article's own files (no experiments.csv, no worker, pid or tid): \
+             makespans derived from the tasks, first start to last end: {}",
+            spans.join(", ")
+        )?;
+    }
+
     let mut formats = cli.format;
     formats.sort();
     formats.dedup();
@@ -142,10 +166,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         procutil::say_unless_closed!("skipped {skipped}")?;
     }
     procutil::say_unless_closed!(
-        "done: {} files in {} in {:.2} s; open trace.json in https://ui.perfetto.dev",
+        "done: {} files in {} in {:.2} s{}",
         plan.exporters.len(),
         cli.out.display(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        if results.has_task_ids() {
+            "; open trace.json in https://ui.perfetto.dev"
+        } else {
+            ""
+        }
     )?;
     Ok(())
 }

@@ -127,6 +127,9 @@ impl Chart {
 
     /// Why the chart cannot be drawn from `results`, or `None` if it can.
     ///
+    /// From the article's own files ([`Results::has_task_ids`] is false) only the
+    /// Gantt charts can be drawn: the others need columns or files those lack.
+    ///
     /// A chart with more than [`MAX_LANES`] lanes is not drawn: each lane is a row of
     /// pixels, so a run with `--repeat 1000` would ask for an image of gigabytes.
     /// `trace.json` still holds every task; Perfetto zooms where a PNG cannot.
@@ -138,6 +141,25 @@ impl Chart {
                  open trace.json in Perfetto instead"
             ))
         };
+        if !results.has_task_ids() {
+            // The article's own files: one row per task, and nothing about who ran it.
+            match self {
+                Chart::Gantt(_) => {}
+                Chart::Workers(_) => {
+                    return Some(
+                        "needs the worker, pid and tid columns, which the article's files \
+                         do not have"
+                            .to_owned(),
+                    );
+                }
+                Chart::GilTimeline(_) | Chart::GilZoom(_) => {
+                    return Some(format!(
+                        "needs gil-{workload}-held.csv, which the article's program does not \
+                         write (it has no simulated GIL to record)"
+                    ));
+                }
+            }
+        }
         match self {
             Chart::Gantt(_) | Chart::Workers(_) if results.for_workload(workload).count() == 0 => {
                 Some(format!("no *-{workload}.csv"))
