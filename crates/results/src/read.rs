@@ -138,7 +138,7 @@ impl Dialect {
     /// is exactly the article's five columns. A header with those five and a column
     /// that neither format has is refused by name, so that a file from some third
     /// program is not read as the article's.
-    pub fn recognise(header: &csv::StringRecord, columns: &[&str]) -> Result<Dialect, String> {
+    pub fn recognise(header: &csv::StringRecord, columns: &[&str]) -> Result<Dialect, HeaderError> {
         let Err(missing) = require_columns(header, columns) else {
             return Ok(Dialect::Pools);
         };
@@ -146,33 +146,60 @@ impl Dialect {
             return Err(missing);
         }
         let has = |column: &str| header.iter().any(|h| h == column);
-        let article = ARTICLE_TASK_COLUMNS.join(",");
         if !ARTICLE_TASK_COLUMNS.iter().all(|c| has(c)) {
-            return Err(format!(
-                "{missing}; or, as the article's program writes it: {article}"
-            ));
+            return Err(HeaderError::NeitherFormat {
+                ours: Box::new(missing),
+            });
         }
         match header.iter().find(|h| !ARTICLE_TASK_COLUMNS.contains(h)) {
             None => Ok(Dialect::Article),
             // Some of pools' own columns but not all: say which one is missing.
             Some(ours) if TASK_COLUMNS.contains(&ours) => Err(missing),
-            Some(unknown) => Err(format!(
-                "unknown column `{unknown}`: a per-task CSV has either pools' columns ({}) \
-                 or exactly the article's five ({article})",
-                TASK_COLUMNS.join(",")
-            )),
+            Some(unknown) => Err(HeaderError::UnknownColumn {
+                column: unknown.to_owned(),
+            }),
         }
     }
 }
 
-/// `Err` with the message "missing column ..." if `header` lacks any of `columns`.
-fn require_columns(header: &csv::StringRecord, columns: &[&str]) -> Result<(), String> {
+/// Why a header is not one this crate reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// A column of this crate's own format is missing.
+    #[error("missing column `{missing}` (the header should be: {expected})")]
+    MissingColumn {
+        /// The first column the header lacks.
+        missing: String,
+        /// The header the file's kind should have, comma-separated.
+        expected: String,
+    },
+    /// A per-task header that is neither pools' nor the article's.
+    #[error("{ours}; or, as the article's program writes it: {}", ARTICLE_TASK_COLUMNS.join(","))]
+    NeitherFormat {
+        /// What is missing for pools' own format.
+        ours: Box<HeaderError>,
+    },
+    /// The article's five columns, and one that neither format has.
+    #[error(
+        "unknown column `{column}`: a per-task CSV has either pools' columns ({}) \
+         or exactly the article's five ({})",
+        TASK_COLUMNS.join(","),
+        ARTICLE_TASK_COLUMNS.join(",")
+    )]
+    UnknownColumn {
+        /// The first column that neither format has.
+        column: String,
+    },
+}
+
+/// [`HeaderError::MissingColumn`] if `header` lacks any of `columns`.
+fn require_columns(header: &csv::StringRecord, columns: &[&str]) -> Result<(), HeaderError> {
     match columns.iter().find(|c| !header.iter().any(|h| h == **c)) {
         None => Ok(()),
-        Some(missing) => Err(format!(
-            "missing column `{missing}` (the header should be: {})",
-            columns.join(",")
-        )),
+        Some(missing) => Err(HeaderError::MissingColumn {
+            missing: (*missing).to_owned(),
+            expected: columns.join(","),
+        }),
     }
 }
 
@@ -190,7 +217,7 @@ pub fn dialect_of(path: &Path, columns: &[&str]) -> Result<Option<Dialect>, Read
         .map_err(|err| csv_error(path, err, None, 0))?;
     Dialect::recognise(headers, columns)
         .map(Some)
-        .map_err(|message| ReadError::row(path, 1, message))
+        .map_err(|err| ReadError::row(path, 1, err.to_string()))
 }
 
 /// The one dialect of every results file in `dir`, from their headers; `Ok(None)` if
@@ -308,8 +335,8 @@ pub fn for_each_row<T: DeserializeOwned, E: From<ReadError>>(
     // `\r\n` (the article's files do), so each record's line is put right here: a
     // header that ended in `\r\n` leaves the reader still on line 1.
     let skew = u64::from(reader.position().line() == 1);
-    if let Err(message) = require_columns(&headers, columns) {
-        return Err(ReadError::row(path, 1, message).into());
+    if let Err(err) = require_columns(&headers, columns) {
+        return Err(ReadError::row(path, 1, err.to_string()).into());
     }
 
     let mut record = csv::StringRecord::new();
@@ -535,7 +562,11 @@ mod tests {
     /// A header that is neither is refused with the column that gives it away.
     #[test]
     fn other_headers_are_refused_by_column() {
-        let task = |text: &str| Dialect::recognise(&header(text), &TASK_COLUMNS).unwrap_err();
+        let task = |text: &str| {
+            Dialect::recognise(&header(text), &TASK_COLUMNS)
+                .unwrap_err()
+                .to_string()
+        };
         // The article's five and one of ours: a pools file that lost columns.
         assert!(
             task("tag,start_time,end_time,elapsed,result,pid")
@@ -559,10 +590,10 @@ mod tests {
                 &header("tag,start_time,end_time,elapsed,result"),
                 &HELD_COLUMNS
             ),
-            Err(format!(
-                "missing column `worker` (the header should be: {})",
-                HELD_COLUMNS.join(",")
-            ))
+            Err(HeaderError::MissingColumn {
+                missing: "worker".into(),
+                expected: HELD_COLUMNS.join(","),
+            })
         );
     }
 
