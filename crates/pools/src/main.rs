@@ -121,58 +121,6 @@ fn main() -> ExitCode {
     procutil::stdout::exit_code(run(Cli::parse()))
 }
 
-/// On Ctrl-C (SIGINT) or SIGTERM, say so and exit at once.
-///
-/// Exiting is all it takes to stop everything: every worker, the forkserver and the
-/// delay server die with this process (`PR_SET_PDEATHSIG`), and the CSV files are
-/// only ever renamed into place whole, so no half-written file can be left. A signal
-/// that the shell told us to ignore (a background job without job control) stays
-/// ignored.
-fn stop_on_interrupt() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-
-    use std::sync::atomic::{AtomicI32, Ordering};
-
-    /// The pid of this process: the only one that should say "interrupted".
-    static MAIN_PID: AtomicI32 = AtomicI32::new(0);
-
-    extern "C" fn on_signal(_: nix::libc::c_int) {
-        const MESSAGE: &[u8] =
-            b"\ninterrupted: stopping every worker; no file was left half-written\n";
-        // Safety: `getpid`, `write` and `_exit` are async-signal-safe, MESSAGE is
-        // static, and an atomic load takes no lock.
-        unsafe {
-            // A fork worker inherits this handler until it resets its signals, a
-            // moment after the fork. A Ctrl-C in that moment reaches it too (the
-            // terminal signals the whole group): it must then die quietly, or the user
-            // sees the message twice.
-            if nix::libc::getpid() == MAIN_PID.load(Ordering::Relaxed) {
-                nix::libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
-            }
-            nix::libc::_exit(130);
-        }
-    }
-
-    MAIN_PID.store(std::process::id() as i32, Ordering::Relaxed);
-
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // Safety: the handler only makes async-signal-safe calls. Installing it and
-        // reading back the old disposition is a plain `sigaction`.
-        unsafe {
-            if let Ok(old) = sigaction(signal, &action) {
-                if old.handler() == SigHandler::SigIgn {
-                    let _ = sigaction(signal, &old);
-                }
-            }
-        }
-    }
-}
-
 /// `--task-timeout` under the thread pools: the thread running the task cannot be
 /// stopped, so say which task it was and end the process. Workers, the forkserver and
 /// the delay server die with it, and no CSV file is half-written: they are renamed
@@ -309,7 +257,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
     // Installed only now, after the forkserver and the delay server have been forked,
     // so that they do not inherit the handler. (Fork workers reset it themselves.)
-    stop_on_interrupt();
+    procutil::interrupt::exit_on_interrupt(
+        "interrupted: stopping every worker; no file was left half-written",
+    );
     let mut session = Session {
         cli: &cli,
         out: &out,

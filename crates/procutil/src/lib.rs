@@ -1,6 +1,6 @@
 //! Process helpers that every crate here needs, written once: die with the parent,
 //! count threads before a fork, read the wall clock, name a start method, and treat
-//! a closed stdout the same way in every binary.
+//! a closed stdout and a Ctrl-C the same way in every binary.
 //!
 //! Both `pools` and `isolation-demo` fork, and neither may depend on the other's fork
 //! code; this crate holds what they share and nothing else: no pool, no wire format,
@@ -16,6 +16,8 @@
 //!   comparable across processes.
 //! - [`StartMethod`]: fork, spawn or forkserver, with the command-line values and
 //!   help texts every binary shows.
+//! - [`interrupt`]: [`exit_on_interrupt`](interrupt::exit_on_interrupt), the one
+//!   Ctrl-C/SIGTERM policy of the programs that write files: one line, status 130.
 //! - [`stdout`]: the one closed-stdout policy: [`say!`], [`say_unless_closed!`] and
 //!   [`stdout::exit_code`].
 //!
@@ -27,6 +29,7 @@
 compile_error!("the procutil crate uses prctl and /proc, and runs on Linux only");
 
 mod clock;
+pub mod interrupt;
 pub mod parent_death;
 mod start_method;
 pub mod stdout;

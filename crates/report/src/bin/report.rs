@@ -64,45 +64,9 @@ fn main() -> ExitCode {
     procutil::stdout::exit_code(run(Cli::parse()))
 }
 
-/// Makes SIGINT and SIGTERM end the run at once, with a message and status 130.
-///
-/// The handler needs no clean-up of its own: every temporary file is created and
-/// renamed with both signals held back (`results::HoldSignals`), so when the
-/// handler runs, no temporary file exists. A signal that is ignored when `report`
-/// starts (`nohup`, a shell's background job) stays ignored.
-fn stop_on_interrupt() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-
-    extern "C" fn on_signal(_: nix::libc::c_int) {
-        const MESSAGE: &[u8] = b"\ninterrupted: no file was left half-written\n";
-        // Safety: `write` and `_exit` are async-signal-safe, and MESSAGE is static.
-        unsafe {
-            nix::libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
-            nix::libc::_exit(130);
-        }
-    }
-
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // Safety: the handler only makes async-signal-safe calls. Installing it and
-        // reading back the old disposition is a plain `sigaction`.
-        unsafe {
-            if let Ok(old) = sigaction(signal, &action) {
-                if old.handler() == SigHandler::SigIgn {
-                    let _ = sigaction(signal, &old);
-                }
-            }
-        }
-    }
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
-    stop_on_interrupt();
+    procutil::interrupt::exit_on_interrupt("interrupted: no file was left half-written");
     // Read and check everything before writing anything: a bad row must not leave
     // a half-updated set of figures behind.
     let results = report::load(&cli.input)?;
