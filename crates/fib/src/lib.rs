@@ -43,11 +43,11 @@ pub const MAX_N: u32 = 50;
 /// The grain the GIL pool checks at: [`fibonacci_with_grain`] calls its checkpoint at
 /// every call with `n` above this, and runs the subtrees at or below it unchecked.
 ///
-/// A subtree of `fibonacci(10)` is 109 calls, a fraction of a microsecond in Rust:
-/// about what one Python-level call costs CPython, which checks at every call. So a
-/// drop request waits for the next check about as long as it would in CPython, and a
-/// thousand times less than the 5 ms switch interval that made it; yet only about
-/// one call in a hundred checks, so the check costs next to nothing.
+/// A subtree of `fibonacci(10)` is 109 calls, well under a microsecond in Rust: about
+/// what two Python-level calls cost CPython, which checks at every call. So a drop
+/// request waits for the next check about as long as it would in CPython, and
+/// thousands of times less than the 5 ms switch interval that raised it; yet only
+/// about one call in a hundred checks, so the checks cost next to nothing.
 pub const CHECKPOINT_GRAIN: u32 = 10;
 
 /// Why an input was refused.
