@@ -25,7 +25,7 @@
 //! How often a task checks is the task's choice, and it sets what the GIL costs. The
 //! check itself is one load and a branch, as in CPython, where it is lost in the
 //! cost of interpreting a call (tens of nanoseconds). A Rust Fibonacci call takes
-//! about a nanosecond, and a check in every one makes the recursion about a quarter
+//! about a nanosecond, and a check in every one makes the recursion over a quarter
 //! slower (`cargo bench -p fib --bench checkpoint`). So the Fibonacci task checks only
 //! at calls above `n = fib::CHECKPOINT_GRAIN`: once per hundred or so calls, a
 //! fraction of a microsecond apart, still thousands of times per switch interval.
