@@ -5,6 +5,7 @@
     python3 scripts/bench_peers.py tiny --tasks 20000 --workers 8 --repeat 3
     python3 scripts/bench_peers.py io --url-template 'http://127.0.0.1:8080/200?sleep={ms}'
     python3 scripts/bench_peers.py serve --port 8081    # ThreadingHTTPServer peer
+    python3 scripts/bench_peers.py gil --fib-inputs 26..34 --repeat 5
 
 The claim these figures stand for: what a Python programmer pays per task, per
 worker started and per wait with ThreadPoolExecutor and ProcessPoolExecutor, so
@@ -13,6 +14,14 @@ benchmark mirrors one section of `cargo bench -p pools --bench pools` (see its
 header for what is timed) and writes rows with the same CSV columns:
 benchmark, subject, value (the median of the runs), unit, min, max, runs, target,
 met, note. Python's rows carry no target: they are the yardstick.
+
+`gil` is the exception: it has no section in the pools benchmark. It measures what
+the GIL costs CPython, for `scripts/bench.sh` to set beside the Rust GIL pool: the
+same Fibonacci inputs one after another on this thread (the serial time), then on a
+ThreadPoolExecutor and a fork ProcessPoolExecutor of --workers workers, each timed
+from creating the executor to having shut it down, as the `pools` binary times its
+pools. Its rows are each pool's makespan over the serial time of the same round,
+and the process-vs-threads speed-up, 1 - process makespan / thread makespan.
 
 Only the standard library is used, so any python3 (3.8 or later) runs it.
 """
@@ -245,6 +254,54 @@ def io(args, rows):
         rows.add("io-total", subject, "ms", total, note + "; with pool start and stop")
 
 
+def fib_inputs(spec):
+    """START..END (END excluded) or a comma list, as the `pools` binary reads them."""
+    if ".." in spec:
+        start, end = spec.split("..", 1)
+        return list(range(int(start), int(end)))
+    return [int(n) for n in spec.split(",")]
+
+
+def gil(args, rows):
+    """What the GIL costs: thread and process makespans over the serial time."""
+    inputs = fib_inputs(args.fib_inputs)
+    expected = [fibonacci(n) for n in inputs]  # also a warm-up
+    serial, thread, process, speedup = [], [], [], []
+    for _ in range(args.repeat):
+        # One round: the serial baseline and both pools back to back, so that a slow
+        # spell of the machine moves a ratio's two sides together.
+        started = time.perf_counter()
+        results = [fibonacci(n) for n in inputs]
+        base = time.perf_counter() - started
+        assert results == expected
+        spans = []
+        for make in (
+            lambda: ThreadPoolExecutor(max_workers=args.workers),
+            lambda: ProcessPoolExecutor(max_workers=args.workers, mp_context=mp.get_context("fork")),
+        ):
+            started = time.perf_counter()
+            with make() as executor:
+                results = list(executor.map(fibonacci, inputs))
+            spans.append(time.perf_counter() - started)
+            assert results == expected
+        serial.append(base)
+        thread.append(spans[0] / base)
+        process.append(spans[1] / base)
+        speedup.append(100 * (1 - spans[1] / spans[0]))
+    what = f"fibonacci over {args.fib_inputs} ({len(inputs)} inputs)"
+    rows.add("gil-cost", "python-serial", "s", serial, f"{what} one after another on one thread")
+    note = f"{what} on {args.workers} workers, from creating the executor to shutdown, over the serial time of the same round"
+    rows.add("gil-cost", "python-thread-vs-serial", "x", thread, "ThreadPoolExecutor: " + note)
+    rows.add("gil-cost", "python-process-vs-serial", "x", process, "ProcessPoolExecutor (fork): " + note)
+    rows.add(
+        "gil-cost",
+        "python-speedup",
+        "%",
+        speedup,
+        "1 - process makespan / thread makespan, per round",
+    )
+
+
 # --- The delay-server peer.
 
 
@@ -292,6 +349,7 @@ def main():
         ("startup", "start and stop --workers processes, per start method"),
         ("kill", "time from SIGKILL to BrokenProcessPool"),
         ("io", "the GET experiment against --url-template"),
+        ("gil", "thread and process makespans over the serial time of --fib-inputs"),
     ]:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--workers", type=int, default=8, help="workers per executor")
@@ -299,6 +357,11 @@ def main():
         command.add_argument("--tasks", type=int, default=20_000, help="tasks per tiny map")
         command.add_argument("--url-template", help="delay-server URL with {ms}, for io")
         command.add_argument("--csv", help="write the rows here instead of to stdout")
+        command.add_argument(
+            "--fib-inputs",
+            default="26..34",
+            help="Fibonacci inputs for gil: START..END (END excluded) or a comma list",
+        )
     command = commands.add_parser("serve", help="run a ThreadingHTTPServer delay server")
     command.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1; 0 picks one")
     command.add_argument("--backlog", type=int, default=8192, help="listen backlog")
@@ -309,7 +372,7 @@ def main():
     if args.command == "io" and not args.url_template:
         parser.error("io needs --url-template")
     rows = Rows()
-    benchmarks = {"tiny": [tiny], "startup": [startup], "kill": [kill], "io": [io]}.get(
+    benchmarks = {"tiny": [tiny], "startup": [startup], "kill": [kill], "io": [io], "gil": [gil]}.get(
         args.command, [tiny, startup, kill] + ([io] if args.url_template else [])
     )
     for benchmark in benchmarks:

@@ -15,11 +15,17 @@
 //! - [`timed_fibonacci`]: the same, wrapped in the wall-clock record ([`Timed`]) that
 //!   every pool writes to its CSV.
 //! - The checkpoint hook: [`fibonacci_with`] calls a closure at every step of the
-//!   recursion. The simulated GIL in the `pools` crate uses it to make a thread give
-//!   up the lock, the way CPython's eval loop checks for a drop request between
-//!   bytecodes. [`fibonacci`] passes an empty closure, which the compiler removes
-//!   entirely (see `benches/checkpoint.rs`, which compares it with a hand-written
-//!   naive version).
+//!   recursion, the way CPython's eval loop checks for a drop request at every call.
+//!   [`fibonacci_with_grain`] calls it only in the upper part of the call tree, at
+//!   calls above a given `n`, and runs the plain recursion below. The simulated GIL in
+//!   the `pools` crate uses the second, with [`CHECKPOINT_GRAIN`], to make a thread
+//!   give up the lock: a check at every call makes the Rust recursion over a quarter
+//!   slower, while in CPython it is lost in the cost of the call (chapter 2 has the
+//!   numbers).
+//! - [`fibonacci`] runs the plain recursion, which has no hook at all: the code that
+//!   checks and the code that does not are separate functions, so the hook cannot
+//!   change how the plain one is compiled (`benches/checkpoint.rs` compares it with a
+//!   hand-written naive version).
 //!
 //! ```
 //! assert_eq!(fib::fibonacci(10).unwrap(), 34);
@@ -36,6 +42,16 @@ use procutil::unix_now;
 /// laptop core, so `fibonacci(50)` takes about a minute and every step beyond
 /// multiplies that by 1.6. (The result itself would fit a `u64` up to n = 94.)
 pub const MAX_N: u32 = 50;
+
+/// The grain the GIL pool checks at: [`fibonacci_with_grain`] calls its checkpoint at
+/// every call with `n` above this, and runs the subtrees at or below it unchecked.
+///
+/// A subtree of `fibonacci(10)` is 109 calls, well under a microsecond in Rust: about
+/// what two Python-level calls cost CPython, which checks at every call. So a drop
+/// request waits for the next check about as long as it would in CPython, and
+/// thousands of times less than the 5 ms switch interval that raised it; yet only
+/// about one call in a hundred checks, so the checks cost next to nothing.
+pub const CHECKPOINT_GRAIN: u32 = 10;
 
 /// Why an input was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +95,8 @@ pub fn check_input(n: impl Into<i128>) -> Result<u32, FibError> {
 /// assert_eq!(fib::fibonacci(30), Ok(514229));
 /// ```
 pub fn fibonacci(n: u32) -> Result<u64, FibError> {
-    fibonacci_with(n, &mut || {})
+    let n = check_input(n)?;
+    Ok(naive(n))
 }
 
 /// [`fibonacci`], calling `checkpoint` once per recursive call.
@@ -99,16 +116,71 @@ pub fn fibonacci(n: u32) -> Result<u64, FibError> {
 /// ```
 pub fn fibonacci_with<C: FnMut()>(n: u32, checkpoint: &mut C) -> Result<u64, FibError> {
     let n = check_input(n)?;
-    Ok(naive(n, checkpoint))
+    Ok(naive_with(n, checkpoint))
 }
 
-/// The recursion itself, on an input already checked to be in `1..=MAX_N`.
-fn naive<C: FnMut()>(n: u32, checkpoint: &mut C) -> u64 {
+/// [`fibonacci`], calling `checkpoint` once per recursive call with `n > grain`.
+///
+/// The calls at or below `grain` run the plain recursion of [`fibonacci`], with no
+/// hook: that is where almost all the calls are (a call tree has about 1.6 times as
+/// many calls one level down), so the checks cost almost nothing, and between two
+/// checks the recursion runs at most one subtree of `fibonacci(grain)`. With
+/// `grain = 0` it checks at every call, like [`fibonacci_with`].
+///
+/// ```
+/// let mut calls = 0u64;
+/// let value = fib::fibonacci_with_grain(10, 7, &mut || calls += 1).unwrap();
+/// assert_eq!(value, 34);
+/// assert_eq!(calls, 4); // n = 10, 9, and 8 twice; the subtrees of n <= 7 run unchecked
+/// ```
+pub fn fibonacci_with_grain<C: FnMut()>(
+    n: u32,
+    grain: u32,
+    checkpoint: &mut C,
+) -> Result<u64, FibError> {
+    let n = check_input(n)?;
+    Ok(coarse(n, grain, checkpoint))
+}
+
+/// The recursion itself, on an input already checked to be in `1..=MAX_N`. Nothing
+/// but the recursion: it must compile to what a hand-written version does.
+///
+/// Why `#[inline]`: the generic [`coarse`] is compiled in the crate that calls it, so
+/// without the attribute this function is exported from `fib` and that build calls it,
+/// its own recursive calls included, indirectly through the global offset table,
+/// which made `fibonacci` 2 to 3 % slower than a hand-written recursion. With it, each
+/// crate gets its own copy, whose recursive calls are direct (`objdump -d` on the
+/// checkpoint bench shows the same instructions as the hand-written one).
+#[inline]
+fn naive(n: u32) -> u64 {
+    match n {
+        1 => 0,
+        2 => 1,
+        _ => naive(n - 1) + naive(n - 2),
+    }
+}
+
+/// [`naive`] with a checkpoint at every call: a copy of its own, so that the hook
+/// never touches the code of the plain one.
+fn naive_with<C: FnMut()>(n: u32, checkpoint: &mut C) -> u64 {
     checkpoint();
     match n {
         1 => 0,
         2 => 1,
-        _ => naive(n - 1, checkpoint) + naive(n - 2, checkpoint),
+        _ => naive_with(n - 1, checkpoint) + naive_with(n - 2, checkpoint),
+    }
+}
+
+/// The upper part of the call tree, checked; below `grain`, [`naive`] unchecked.
+fn coarse<C: FnMut()>(n: u32, grain: u32, checkpoint: &mut C) -> u64 {
+    if n <= grain {
+        return naive(n);
+    }
+    checkpoint();
+    match n {
+        1 => 0,
+        2 => 1,
+        _ => coarse(n - 1, grain, checkpoint) + coarse(n - 2, grain, checkpoint),
     }
 }
 
@@ -146,7 +218,8 @@ impl<T> Timed<T> {
 ///
 /// An input error is returned before the clock starts.
 pub fn timed_fibonacci(n: u32) -> Result<Timed<u64>, FibError> {
-    timed_fibonacci_with(n, &mut || {})
+    let n = check_input(n)?;
+    Ok(Timed::measure(|| naive(n)))
 }
 
 /// [`fibonacci_with`], timed.
@@ -155,7 +228,7 @@ pub fn timed_fibonacci_with<C: FnMut()>(
     checkpoint: &mut C,
 ) -> Result<Timed<u64>, FibError> {
     let n = check_input(n)?;
-    Ok(Timed::measure(|| naive(n, checkpoint)))
+    Ok(Timed::measure(|| naive_with(n, checkpoint)))
 }
 
 #[cfg(test)]
@@ -186,6 +259,33 @@ mod tests {
         assert_eq!(fibonacci_with(20, &mut || calls += 1), Ok(4181));
         // The call tree of fibonacci(n) has 2 * fibonacci(n + 1) - 1 nodes.
         assert_eq!(calls, 2 * fibonacci(21).unwrap() - 1);
+    }
+
+    /// The coarse hook checks exactly at the calls above the grain, and grain 0 is
+    /// every call.
+    #[test]
+    fn coarse_checkpoint_runs_once_per_call_above_the_grain() {
+        // How many calls of the tree of fibonacci(n) have an n above `grain`.
+        fn above(n: u32, grain: u32) -> u64 {
+            match n {
+                _ if n <= grain => 0,
+                1 | 2 => 1,
+                _ => 1 + above(n - 1, grain) + above(n - 2, grain),
+            }
+        }
+        for (n, grain) in [(20, 0), (20, 1), (20, 2), (20, 10), (25, 10), (5, 10)] {
+            let mut calls = 0u64;
+            let value = fibonacci_with_grain(n, grain, &mut || calls += 1);
+            assert_eq!(value, fibonacci(n), "fibonacci({n}), grain {grain}");
+            assert_eq!(calls, above(n, grain), "fibonacci({n}), grain {grain}");
+        }
+        let mut calls = 0u64;
+        fibonacci_with_grain(20, 0, &mut || calls += 1).unwrap();
+        assert_eq!(calls, 2 * fibonacci(21).unwrap() - 1);
+        assert_eq!(
+            fibonacci_with_grain(0, 10, &mut || {}),
+            Err(FibError::TooSmall(0))
+        );
     }
 
     /// `elapsed` is the time between the two readings, in seconds.
