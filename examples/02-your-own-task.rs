@@ -30,7 +30,7 @@ impl Task for CountPrimes {
     type Output = usize;
     const NAME: &'static str = "count_primes";
 
-    fn run(&self, limit: &u64, cx: &mut impl Context) -> Result<usize, String> {
+    fn run(&self, limit: &u64, cx: &mut impl Context) -> Result<usize, pools::TaskFailure> {
         let mut count = 0;
         for n in 2..*limit {
             cx.checkpoint(); // where the GIL pool may hand the lock to another thread

@@ -144,7 +144,7 @@ impl Task for Nap {
     type Output = ();
     const NAME: &'static str = "nap";
 
-    fn run(&self, ms: &u64, cx: &mut impl Context) -> Result<(), String> {
+    fn run(&self, ms: &u64, cx: &mut impl Context) -> Result<(), pools::TaskFailure> {
         cx.allow_threads(|| thread::sleep(Duration::from_millis(*ms)));
         Ok(())
     }

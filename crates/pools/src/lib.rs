@@ -54,6 +54,6 @@ pub use gil::{DEFAULT_SWITCH_INTERVAL, Gil, GilGuard, GilThreadPool, HeldInterva
 pub use process::worker::serve_if_worker;
 pub use process::{ForkserverError, ProcessPool, StartError, StartMethod, forkserver};
 pub use record::{PoolKind, TaskError, TaskRecord, WorkerDeath};
-pub use task::{Context, Fibonacci, HttpFetch, NoGil, Registered, Task};
+pub use task::{Context, Fibonacci, HttpFetch, NoGil, Registered, Task, TaskFailure};
 pub use thread_pool::ThreadPool;
 pub use timeout::{TaskTimeout, TimedOut};

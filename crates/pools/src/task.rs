@@ -54,8 +54,10 @@ impl Context for NoGil {
 ///
 /// The value itself carries the function's configuration (for example the URL of
 /// the server to fetch from), and must be serialisable so that process workers can
-/// receive it. A task reports failure with an `Err(message)`; a panic is caught and
-/// reported the same way.
+/// receive it. A task reports failure with an `Err` of any error type (`?` converts
+/// it into a [`TaskFailure`]), or of a plain message (`Err("…".into())`); the pool
+/// reports it as [`TaskError::Failed`] with its whole chain of causes. A panic is
+/// caught and reported the same way.
 ///
 /// ```
 /// use pools::{Context, Executor, Task, ThreadPool};
@@ -67,7 +69,7 @@ impl Context for NoGil {
 ///     type Input = u64;
 ///     type Output = u64;
 ///     const NAME: &'static str = "square";
-///     fn run(&self, x: &u64, _cx: &mut impl Context) -> Result<u64, String> {
+///     fn run(&self, x: &u64, _cx: &mut impl Context) -> Result<u64, pools::TaskFailure> {
 ///         Ok(x * x)
 ///     }
 /// }
@@ -90,7 +92,27 @@ pub trait Task: Serialize + DeserializeOwned + Sync + 'static {
     const NAME: &'static str;
 
     /// Runs the task on one input.
-    fn run(&self, input: &Self::Input, cx: &mut impl Context) -> Result<Self::Output, String>;
+    fn run(&self, input: &Self::Input, cx: &mut impl Context) -> Result<Self::Output, TaskFailure>;
+}
+
+/// Why a task failed: any error, boxed, as `?` makes it.
+///
+/// It stays an error, with its sources, until the pool turns it into text for
+/// [`TaskError::Failed`]: a process worker must send it down a pipe, and text is what
+/// crosses (as a Python exception crosses pickled).
+pub type TaskFailure = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error and its chain of causes on one line, as anyhow's `{:#}` prints them:
+/// "GET … failed: io: Connection reset by peer", not just "GET … failed".
+pub(crate) fn describe(failure: &TaskFailure) -> String {
+    let mut text = failure.to_string();
+    let mut source = failure.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The CPU-bound task: `fib::fibonacci(n)`, checking in with the context every
@@ -104,13 +126,16 @@ impl Task for Fibonacci {
     type Output = u64;
     const NAME: &'static str = "fibonacci";
 
-    fn run(&self, n: &u32, cx: &mut impl Context) -> Result<u64, String> {
+    fn run(&self, n: &u32, cx: &mut impl Context) -> Result<u64, TaskFailure> {
         // Checks in at every call above n = CHECKPOINT_GRAIN, about once per hundred
         // calls: a check at every call makes the recursion over a quarter slower, and
         // the GIL pool with it (chapter 2). The closure captures a single pointer
         // (`cx`): small enough to inline, so with `NoGil` it compiles away entirely.
-        fib::fibonacci_with_grain(*n, fib::CHECKPOINT_GRAIN, &mut || cx.checkpoint())
-            .map_err(|e| e.to_string())
+        Ok(fib::fibonacci_with_grain(
+            *n,
+            fib::CHECKPOINT_GRAIN,
+            &mut || cx.checkpoint(),
+        )?)
     }
 }
 
@@ -141,16 +166,12 @@ impl Task for HttpFetch {
     type Output = String;
     const NAME: &'static str = "http_fetch";
 
-    fn run(&self, ms: &u64, cx: &mut impl Context) -> Result<String, String> {
+    fn run(&self, ms: &u64, cx: &mut impl Context) -> Result<String, TaskFailure> {
         let timeout = std::time::Duration::from_secs_f64(self.timeout_secs);
         let client = http_wait::Client::new(timeout);
         let fetched = cx.allow_threads(|| client.fetch(&self.url_template, *ms));
-        // The whole chain of causes, as `{:#}` prints it: "GET … failed: io: Connection
-        // reset by peer", not just "GET … failed". A process worker sends this string
-        // back to the pool, so anything left out here is lost for good.
-        fetched
-            .map(|f| f.body)
-            .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+        // The error keeps its causes: the pool prints the whole chain (`describe`).
+        Ok(fetched?.body)
     }
 }
 
@@ -165,7 +186,7 @@ impl<T: Task> ErasedTask for T {
     fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), String> {
         let input: T::Input =
             postcard::from_bytes(input).map_err(|e| format!("cannot decode input: {e}"))?;
-        let value = self.run(&input, &mut NoGil)?;
+        let value = self.run(&input, &mut NoGil).map_err(|e| describe(&e))?;
         let encoded = postcard::to_extend(&value, std::mem::take(output))
             .map_err(|e| format!("cannot encode output: {e}"))?;
         *output = encoded;
@@ -225,7 +246,7 @@ pub(crate) fn run_one<T: Task>(
             end: timed.end,
             value,
         }),
-        Ok(Err(message)) => Err(TaskError::Failed(message)),
+        Ok(Err(failure)) => Err(TaskError::Failed(describe(&failure))),
         Err(panic) => Err(TaskError::Failed(panic_message(&*panic))),
     }
 }

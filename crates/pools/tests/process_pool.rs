@@ -43,7 +43,7 @@ impl Task for Misbehave {
     type Output = u32;
     const NAME: &'static str = "misbehave";
 
-    fn run(&self, act: &Act, _cx: &mut impl Context) -> Result<u32, String> {
+    fn run(&self, act: &Act, _cx: &mut impl Context) -> Result<u32, pools::TaskFailure> {
         match act {
             Act::Pid => Ok(std::process::id()),
             Act::Fail => Err("told to fail".into()),

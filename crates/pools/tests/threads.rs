@@ -131,7 +131,7 @@ fn after_a_forced_drop_another_worker_holds_the_gil() {
         type Output = u64;
         const NAME: &'static str = "spin";
 
-        fn run(&self, ms: &u64, cx: &mut impl pools::Context) -> Result<u64, String> {
+        fn run(&self, ms: &u64, cx: &mut impl pools::Context) -> Result<u64, pools::TaskFailure> {
             let end = Instant::now() + Duration::from_millis(*ms);
             let mut checkpoints = 0;
             while Instant::now() < end {
@@ -238,12 +238,16 @@ fn a_panic_with_the_gil_released_is_contained() {
         type Output = u64;
         const NAME: &'static str = "panic_while_waiting";
 
-        fn run(&self, panic: &bool, cx: &mut impl pools::Context) -> Result<u64, String> {
+        fn run(
+            &self,
+            panic: &bool,
+            cx: &mut impl pools::Context,
+        ) -> Result<u64, pools::TaskFailure> {
             cx.allow_threads(|| {
                 std::thread::sleep(Duration::from_millis(20));
                 assert!(!*panic, "told to panic while waiting");
             });
-            fib::fibonacci_with(27, &mut || cx.checkpoint()).map_err(|e| e.to_string())
+            Ok(fib::fibonacci_with(27, &mut || cx.checkpoint())?)
         }
     }
 

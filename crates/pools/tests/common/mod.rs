@@ -41,7 +41,11 @@ impl<T: Task> Task for Mono<T> {
     type Output = Timed<T::Output>;
     const NAME: &'static str = "mono";
 
-    fn run(&self, input: &T::Input, cx: &mut impl Context) -> Result<Self::Output, String> {
+    fn run(
+        &self,
+        input: &T::Input,
+        cx: &mut impl Context,
+    ) -> Result<Self::Output, pools::TaskFailure> {
         let start_ns = monotonic_ns();
         let output = self.0.run(input, cx)?;
         let end_ns = monotonic_ns();
