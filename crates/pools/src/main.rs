@@ -29,7 +29,8 @@ use results::layout;
 /// process pool, a thread pool, and a thread pool under a simulated GIL.
 ///
 /// Writes {out}/{pool}-{fibo,get}.csv (one row per task), {out}/experiments.csv (one
-/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when).
+/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when); with
+/// --serial, also {out}/serial-fibo.csv.
 #[derive(Debug, Parser)]
 #[command(
     version,
