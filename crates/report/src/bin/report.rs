@@ -58,6 +58,14 @@ struct Cli {
         value_enum
     )]
     format: Vec<ImageFormat>,
+
+    /// Draw only cpython-vs-rust.png (and .svg with --format): the Fibonacci run in
+    /// --in (Rust, from `pools --experiment fib --pools process,gil --serial`) beside
+    /// CPython's in DIR (from scripts/cpython_experiment.py), each pool's makespan
+    /// divided by its own serial time. Both folders need process-fibo.csv,
+    /// gil-fibo.csv and serial-fibo.csv.
+    #[arg(long, value_name = "DIR")]
+    beside: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -100,6 +108,27 @@ fn stop_on_interrupt() {
     }
 }
 
+/// `--beside DIR`: CPython's run from `dir` beside Rust's in `rust`, checked and
+/// summed up on stdout; the plan is the one figure in each format.
+fn beside_plan(
+    rust: &report::Results,
+    dir: &std::path::Path,
+    formats: &[ImageFormat],
+) -> anyhow::Result<report::Plan> {
+    use report::chart::beside::{Comparison, exporters};
+
+    let cpython = report::load(dir).with_context(|| format!("--beside {}", dir.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let comparison = Comparison::new(rust, &cpython, cores)?;
+    for line in comparison.lines() {
+        procutil::say_unless_closed!("{line}")?;
+    }
+    Ok(report::Plan {
+        exporters: exporters(comparison, formats),
+        skipped: Vec::new(),
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
     stop_on_interrupt();
@@ -137,9 +166,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         )?;
     }
 
-    let mut formats = cli.format;
+    let mut formats = cli.format.clone();
     formats.sort();
     formats.dedup();
+
+    // The comparison is made, and both folders checked, before the output folder is
+    // touched: a folder that lacks a file is one line, and nothing is written.
+    let plan = match &cli.beside {
+        Some(dir) => beside_plan(&results, dir, &formats)?,
+        None => report::plan(&results, &formats),
+    };
 
     std::fs::create_dir_all(&cli.out)
         .with_context(|| format!("cannot create output folder {}", cli.out.display()))?;
@@ -157,7 +193,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             path.display()
         )?;
     }
-    let plan = report::plan(&results, &formats);
     for exporter in &plan.exporters {
         let path = report::save(&cli.out, exporter.as_ref(), &results)?;
         procutil::say_unless_closed!("wrote {}", path.display())?;
@@ -170,7 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         plan.exporters.len(),
         cli.out.display(),
         started.elapsed().as_secs_f64(),
-        if results.has_task_ids() {
+        if results.has_task_ids() && cli.beside.is_none() {
             "; open trace.json in https://ui.perfetto.dev"
         } else {
             ""
