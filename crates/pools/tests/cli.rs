@@ -1225,6 +1225,9 @@ fn serial_is_only_written_when_asked() {
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("--serial runs the Fibonacci inputs"), "{stderr}");
+    assert!(
+        stderr.contains("--serial runs the Fibonacci inputs"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("never").exists());
 }

@@ -9,6 +9,11 @@
 //! which figures it skips and why, and prints the makespans it derived from the
 //! tasks.
 //!
+//! With `--beside DIR` it draws one figure instead, `cpython-vs-rust.png`: the
+//! Fibonacci run in `--in` (Rust's, with `pools --serial`) beside CPython's in DIR
+//! (`scripts/cpython_experiment.py`), each pool's makespan over its own serial time,
+//! and prints both languages' ratios and speed-ups.
+//!
 //! Prints one line per file written, then a summary. Bad input (a missing folder,
 //! no CSVs, a malformed row) is one `Error:` line naming the file and line, and a
 //! non-zero exit; no output file is left half-written. Ctrl-C (SIGINT) or SIGTERM
@@ -25,7 +30,7 @@ use report::ImageFormat;
 
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
 /// a Perfetto trace of it; or draw the two Gantt charts from the article's own CSV
-/// files.
+/// files; or, with --beside, CPython's run beside Rust's.
 #[derive(Debug, Parser)]
 #[command(
     version,
