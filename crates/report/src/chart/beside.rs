@@ -139,17 +139,20 @@ impl Side {
         let serial = results
             .serial_time(workload)
             .ok_or_else(|| missing(results::layout::serial_file_name(workload)))?;
-        // A ratio needs a serial time the clock could measure; tiny inputs can run
-        // in under a microsecond, and the files keep six decimals.
-        if !(serial > 0.0) {
-            return Err(NotComparable {
-                flag: language.flag(),
-                dir: results.dir.clone(),
-                needs: format!(
-                    "its serial pass took {serial} s, too little to divide by; run it with \
-                     larger Fibonacci inputs"
-                ),
-            });
+        // A ratio needs times the clock could measure; tiny inputs can run in under
+        // a microsecond, and the files keep six decimals. (The speed-up divides by
+        // the threads' makespan.)
+        for (what, secs) in [("serial pass", serial), ("gil-fibo run", threads)] {
+            if secs <= 0.0 || !secs.is_finite() {
+                return Err(NotComparable {
+                    flag: language.flag(),
+                    dir: results.dir.clone(),
+                    needs: format!(
+                        "says its {what} took {secs} s, too little to divide by; run it \
+                         with larger Fibonacci inputs"
+                    ),
+                });
+            }
         }
         Ok(Side {
             language,
