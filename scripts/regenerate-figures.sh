@@ -26,7 +26,7 @@ Runs every experiment and draws every figure into results/.
 Options:
   --docs      also copy the PNG figures into docs/img/, where the tutorial embeds them
   --svg       also draw an SVG of every chart (next to the PNGs in results/)
-  --cpython   then run the same experiment on CPython (needs python3; ~20 s more):
+  --cpython   then run the same experiment on CPython (needs python3; ~15 s more):
               its CSVs into results/cpython/, its figures into results/cpython-figures/,
               with cpython-vs-rust.png, drawn beside a Rust Fibonacci run with a
               serial pass (pools --serial) in results/rust-serial/
@@ -63,10 +63,10 @@ cpython_out=results/cpython
 cpython_figures=results/cpython-figures
 rust_serial=results/rust-serial
 # Rust's side of the comparison: 8 Fibonacci inputs on 8 workers, like CPython's,
-# sized so that each Rust pool (and the serial pass) runs for about a second on 2
-# cores. CPython's inputs are the script's own default, 29..37, which its slower
-# calls make take a few seconds.
-rust_fib=33..41
+# sized so that the serial pass and each Rust pool run for about a second on 2 cores
+# (the article's inputs, pools' default). CPython's inputs are the script's own
+# default, 29..37, which its slower calls make take a few seconds.
+rust_fib=34..42
 
 # Checked before anything is built or run: asked for, CPython must be there.
 if $cpython && ! command -v python3 >/dev/null 2>&1; then

@@ -352,7 +352,8 @@ impl Comparison {
             };
             chart.draw_series(std::iter::once(Text::new(
                 format!("{value:.2}x  ({makespan:.3} s)"),
-                (at, value),
+                // A little above the bar, clear of a reference line at its top.
+                (at, value + y_max * 0.012),
                 TextStyle::from((FONT, 20, FontStyle::Bold).into_font())
                     .pos(Pos::new(HPos::Center, VPos::Bottom)),
             )))?;
