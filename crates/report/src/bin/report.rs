@@ -142,6 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let results = report::load(&cli.input)?;
     let extras: Vec<String> = results::layout::optional_file_names()
         .into_iter()
+        .chain(results::Workload::ALL.map(results::layout::serial_file_name))
         .filter(|name| cli.input.join(name).is_file())
         .collect();
     procutil::say_unless_closed!(
