@@ -19,7 +19,7 @@
 //! which writes its thread pool as `gil`). [`Comparison::new`] checks that each has
 //! what the figure needs before anything is drawn or written.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -488,11 +488,6 @@ pub fn exporters(comparison: Comparison, formats: &[ImageFormat]) -> Vec<Box<dyn
         .iter()
         .map(|&format| Box::new(BesideFile { comparison, format }) as Box<dyn Exporter>)
         .collect()
-}
-
-/// Where the figure goes in `dir`, in `format`: for messages and tests.
-pub fn path(dir: &Path, format: ImageFormat) -> PathBuf {
-    dir.join(format!("{STEM}.{}", format.extension()))
 }
 
 #[cfg(test)]
