@@ -21,9 +21,10 @@ same columns and number formats, so that `report --in` reads them unchanged:
   {process,gil}-{fibo,get}.csv  one row per task (tag,...,input,worker,pid,tid)
   experiments.csv               one row per pool run (makespan, context switches)
   serial-fibo.csv               the serial pass, one row per input, in the per-task
-                                columns; report does not read it (the contract has no
-                                serial run), its last end minus its first start is the
-                                serial time.
+                                columns: the contract's serial file, as `pools
+                                --serial` writes it. Its last end minus its first
+                                start is the serial time, which `report --beside`
+                                divides each pool's makespan by.
 
 Only the standard library is used; it needs Python 3.9 or later, and Linux.
 """
@@ -73,8 +74,9 @@ ARTICLE_WORKERS = 8
 # takes ~4.5 s with fib(30) at 0.1 s.
 DEFAULT_FIB = "29..37"
 
-# Our CSV contract, as `pools` writes it (crates/pools/src/output.rs): the article's
+# Our CSV contract, as `pools` writes it (crates/results/src/layout.rs): the article's
 # five columns first, so that a pandas notebook written for the article reads it.
+# The serial file has these columns too (SERIAL_COLUMNS there).
 TASK_HEADER = ["tag", "start_time", "end_time", "elapsed", "result", "input", "worker", "pid", "tid"]
 EXPERIMENT_HEADER = [
     "tag", "pool", "function", "inputs", "workers", "start_method", "switch_interval_ms",
@@ -88,6 +90,10 @@ EXPERIMENT_HEADER = [
 # exactly what CPython's threads are. So report draws it in the GIL pool's colour,
 # with its switch interval, and a comparison with Rust pairs it with Rust's `gil`.
 PROCESS, GIL = "process", "gil"
+# The serial pass' tag, as results::layout::serial_tag spells it: its file is
+# f"{SERIAL_TAG}.csv", its rows are tagged f"{SERIAL_TAG}-{i}", all on worker 0 (the
+# main thread is the only one that runs them).
+SERIAL_TAG = "serial-fibo"
 
 
 class UsageError(Exception):
@@ -433,15 +439,15 @@ def task_rows(tag, inputs, outcomes):
 def serial_pass(inputs):
     """fibonacci over every input on this thread, no executor: the serial time that
     both languages' runs can be divided by. Returns (task rows, seconds)."""
-    progress = Progress("serial-fibo", len(inputs))
+    progress = Progress(SERIAL_TAG, len(inputs))
     outcomes = []
     started_at = time.time()
     for n in inputs:
         outcomes.append(timed(fibonacci, n))
         progress.tick()
     seconds = time.time() - started_at
-    print(f"serial-fibo: fibonacci over {abbreviate(inputs)} on one thread ... {seconds:.3f} s", flush=True)
-    return task_rows("serial-fibo", inputs, outcomes), seconds
+    print(f"{SERIAL_TAG}: fibonacci over {abbreviate(inputs)} on one thread ... {seconds:.3f} s", flush=True)
+    return task_rows(SERIAL_TAG, inputs, outcomes), seconds
 
 
 def secs(t):
@@ -521,7 +527,7 @@ def run(args):
         makespans = {}
 
         serial_rows, serial_s = serial_pass(args.fib)
-        out.write_csv("serial-fibo.csv", TASK_HEADER, serial_rows)
+        out.write_csv(f"{SERIAL_TAG}.csv", TASK_HEADER, serial_rows)
         work = [
             ("fibonacci", fibonacci, args.fib),
             ("http_fetch", functools.partial(http_fetch, server.url_template), args.get),

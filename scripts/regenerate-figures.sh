@@ -7,8 +7,10 @@
 # writes. Once built, a run takes about as long as the experiments (~7 s).
 #
 # With --cpython it then runs the same experiment on CPython itself
-# (scripts/cpython_experiment.py, ~15 s more) and draws it into a folder of its own;
-# without it, nothing here needs Python.
+# (scripts/cpython_experiment.py, ~15 s more) and draws it into a folder of its own,
+# with one more figure: CPython beside Rust, each run as a share of its own serial
+# time (from a short Rust Fibonacci run with a serial pass, `pools --serial`).
+# Without it, nothing here needs Python.
 set -euo pipefail
 
 # Work from the repository root, wherever the script is called from, so that the
@@ -25,7 +27,9 @@ Options:
   --docs      also copy the PNG figures into docs/img/, where the tutorial embeds them
   --svg       also draw an SVG of every chart (next to the PNGs in results/)
   --cpython   then run the same experiment on CPython (needs python3; ~15 s more):
-              its CSVs into results/cpython/, its figures into results/cpython-figures/
+              its CSVs into results/cpython/, its figures into results/cpython-figures/,
+              with cpython-vs-rust.png, drawn beside a Rust Fibonacci run with a
+              serial pass (pools --serial) in results/rust-serial/
   -h, --help  print this help and exit
 
 Writes results/: the CSVs from `pools`, the PNG (and SVG) charts and trace.json
@@ -57,6 +61,12 @@ done
 out=results
 cpython_out=results/cpython
 cpython_figures=results/cpython-figures
+rust_serial=results/rust-serial
+# Rust's side of the comparison: 8 Fibonacci inputs on 8 workers, like CPython's,
+# sized so that the serial pass and each Rust pool run for about a second on 2 cores
+# (the article's inputs, pools' default). CPython's inputs are the script's own
+# default, 29..37, which its slower calls make take a few seconds.
+rust_fib=34..42
 
 # Checked before anything is built or run: asked for, CPython must be there.
 if $cpython && ! command -v python3 >/dev/null 2>&1; then
@@ -99,6 +109,12 @@ if $cpython; then
   python3 scripts/cpython_experiment.py --out "$cpython_out" --http-wait "$bin/http-wait"
   echo "== report: CPython's charts into $cpython_figures/"
   "$bin/report" --in "$cpython_out" --out "$cpython_figures" --format "$formats"
+  echo "== pools --serial: Rust's Fibonacci run with a serial pass into $rust_serial/"
+  "$bin/pools" --experiment fib --pools process,gil --serial --fib-inputs "$rust_fib" \
+    --workers 8 --out "$rust_serial"
+  echo "== report --beside: CPython beside Rust into $cpython_figures/"
+  "$bin/report" --in "$rust_serial" --beside "$cpython_out" --out "$cpython_figures" \
+    --format "$formats"
 fi
 
 echo
@@ -107,5 +123,6 @@ if $docs; then
   echo "The tutorial's copies are in docs/img/."
 fi
 if $cpython; then
-  echo "CPython's data is in $cpython_out/, its figures in $cpython_figures/."
+  echo "CPython's data is in $cpython_out/, its figures in $cpython_figures/"
+  echo "(with CPython beside Rust: $cpython_figures/cpython-vs-rust.png)."
 fi

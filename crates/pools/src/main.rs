@@ -20,14 +20,17 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
 use pools::output::{self, Experiments, OutDir};
-use pools::{Fibonacci, HttpFetch, PoolKind, Registered, StartMethod, Task, TaskRecord, limits};
+use pools::{
+    Fibonacci, HttpFetch, NoGil, PoolKind, Registered, StartMethod, Task, TaskRecord, limits,
+};
 use results::layout;
 
 /// Run the article's pool experiment: CPU-bound Fibonacci and IO-bound HTTP waits on a
 /// process pool, a thread pool, and a thread pool under a simulated GIL.
 ///
 /// Writes {out}/{pool}-{fibo,get}.csv (one row per task), {out}/experiments.csv (one
-/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when).
+/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when); with
+/// --serial, also {out}/serial-fibo.csv.
 #[derive(Debug, Parser)]
 #[command(
     version,
@@ -82,6 +85,11 @@ struct Cli {
     /// pools exits at once instead.
     #[arg(long, value_name = "SECS", allow_hyphen_values = true)]
     task_timeout: Option<String>,
+    /// Before the pools, run the Fibonacci inputs one after another on the main thread
+    /// and write {out}/serial-fibo.csv: the serial time that `report --beside` divides
+    /// each pool's makespan by.
+    #[arg(long)]
+    serial: bool,
 }
 
 const AFTER_HELP: &str = "\
@@ -189,6 +197,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.pools.is_empty() {
         bail!("--pools must name at least one of process, thread, gil");
     }
+    if cli.serial && fib.is_none() {
+        bail!("--serial runs the Fibonacci inputs: use it with --experiment fib or all");
+    }
     if !(MIN_SWITCH_INTERVAL_MS..=MAX_SWITCH_INTERVAL_MS).contains(&cli.switch_interval_ms) {
         bail!(
             "--switch-interval-ms must be from {MIN_SWITCH_INTERVAL_MS} (1 µs) to \
@@ -269,6 +280,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         experiments,
     };
     if let Some(plan) = &fib {
+        if cli.serial {
+            serial_pass(out.path(), &plan.inputs)?;
+        }
         session.experiment("fibo", &Fibonacci, plan)?;
     }
     if let (Some(plan), Some(url)) = (&get, &url) {
@@ -409,6 +423,51 @@ impl Session<'_> {
         }
         sentences
     }
+}
+
+/// `--serial`: the Fibonacci inputs one after another on this thread, with no pool
+/// and no lock, written to `serial-fibo.csv`. Its first start to its last end is the
+/// serial time: what a pool of any language is measured against on a common scale.
+///
+/// It runs the pools' own task with [`NoGil`], as a process worker runs it, so the
+/// serial time is that of the work itself, without the GIL pool's checkpoints.
+fn serial_pass(out: &std::path::Path, inputs: &[u32]) -> anyhow::Result<()> {
+    let workload = results::Workload::Fibo;
+    let tag = layout::serial_tag(workload);
+    let pid = nix::unistd::getpid().as_raw();
+    let tid = nix::unistd::gettid().as_raw();
+    let progress = progress_bar(inputs.len(), &tag);
+    let mut tasks = Vec::with_capacity(inputs.len());
+    for (index, n) in inputs.iter().enumerate() {
+        let timed = fib::Timed::measure(|| Fibonacci.run(n, &mut NoGil));
+        let output = timed
+            .value
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("task {tag}-{index} (input {n})"))?;
+        tasks.push(TaskRecord {
+            index,
+            start: timed.start,
+            end: timed.end,
+            worker: 0,
+            pid,
+            tid,
+            output,
+        });
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let seconds = match (tasks.first(), tasks.last()) {
+        (Some(first), Some(last)) => last.end - first.start,
+        _ => 0.0,
+    };
+    procutil::say_unless_closed!(
+        "Run serial: running {} over {} one after another on the main thread ... {seconds:.3} s",
+        Fibonacci::NAME,
+        abbreviate(inputs)
+    )?;
+    let _held_back = output::HoldSignals::new();
+    output::write_tasks(&layout::serial_file(out, workload), &tag, inputs, &tasks)?;
+    Ok(())
 }
 
 /// `[34, …, 41]`: the first and last input, as in the article's log line.

@@ -1165,3 +1165,69 @@ fn a_thread_the_os_refuses_is_one_clear_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `--serial` writes `serial-fibo.csv` before the pools run: one row per input, in
+/// input order, every one on the main thread of the `pools` process (its pid, and a
+/// tid equal to it), each task starting no earlier than the one before it ended.
+#[test]
+fn serial_writes_one_row_per_input_in_order_on_the_main_thread() {
+    let (dir, parent, stdout) = run_ok(&[
+        "--experiment",
+        "fib",
+        "--pools",
+        "gil",
+        "--fib-inputs",
+        "15..21",
+        "--serial",
+    ]);
+    assert!(
+        stdout.contains("Run serial: running fibonacci over [15, …, 20] one after another"),
+        "{stdout}"
+    );
+    let rows = rows(&dir.path().join("serial-fibo.csv"));
+    assert_eq!(rows[0], results::layout::SERIAL_COLUMNS);
+    assert_eq!(rows.len(), 1 + 6, "one row per input");
+    let mut previous_end = f64::NEG_INFINITY;
+    for (i, row) in rows[1..].iter().enumerate() {
+        assert_eq!(row[0], format!("serial-fibo-{i}"));
+        let n: u32 = row[5].parse().unwrap();
+        assert_eq!(n, 15 + i as u32, "in input order");
+        assert_eq!(row[4], fib::fibonacci(n).unwrap().to_string());
+        assert_eq!(row[6], "0", "no pool, so no other worker");
+        let pid: u32 = row[7].parse().unwrap();
+        assert_eq!(pid, parent, "in the pools process itself");
+        assert_eq!(row[8], row[7], "on its main thread, whose tid is the pid");
+        let (start, end): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert!(start <= end);
+        assert!(
+            previous_end <= start,
+            "task {i} started before task {} ended",
+            i.saturating_sub(1)
+        );
+        previous_end = end;
+    }
+    // The pools still ran and wrote their files beside it.
+    assert!(dir.path().join("gil-fibo.csv").is_file());
+}
+
+/// Without `--serial` there is no serial file, and `--serial` without the Fibonacci
+/// experiment is refused with one line.
+#[test]
+fn serial_is_only_written_when_asked() {
+    let (dir, _, _) = run_ok(&SMALL_RUN);
+    assert!(!dir.path().join("serial-fibo.csv").exists());
+
+    let out = pools()
+        .args(["--experiment", "get", "--serial", "--out"])
+        .arg(dir.path().join("never"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--serial runs the Fibonacci inputs"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("never").exists());
+}

@@ -16,6 +16,9 @@
 //! (five columns, no `experiments.csv`), and draws the two Gantt charts from them;
 //! see [`mod@load`] and [`Results::dialect`].
 //!
+//! With a second folder it puts CPython beside Rust: [`chart::beside`], drawn by
+//! `report --beside`.
+//!
 //! # Layout
 //! - [`model`]: one struct per CSV row (every field with its unit; they are the
 //!   `results` crate's, which `pools` writes with too), and the loaded [`Results`].

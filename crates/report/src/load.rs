@@ -18,8 +18,8 @@
 use std::path::Path;
 
 use results::layout::{
-    ARTICLE_TASK_COLUMNS, EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS, experiments_file,
-    held_file, tag, task_file,
+    ARTICLE_TASK_COLUMNS, EXPERIMENT_COLUMNS, HELD_COLUMNS, SERIAL_COLUMNS, TASK_COLUMNS,
+    experiments_file, held_file, serial_file, tag, task_file,
 };
 use results::read::{folder_dialect, read_optional};
 
@@ -29,8 +29,8 @@ use crate::model::{
 };
 use crate::{ReportError, files};
 
-/// Reads every per-task CSV in `dir`, plus `experiments.csv` and the GIL interval
-/// files when they are there.
+/// Reads every per-task CSV in `dir`, plus `experiments.csv`, the GIL interval
+/// files and the serial pass' files (`serial-{workload}.csv`) when they are there.
 ///
 /// Fails if `dir` is missing, holds no per-task CSV at all, or any file present is
 /// malformed. A missing optional file is not an error: the charts that need it are
@@ -169,6 +169,29 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
         if found {
             held.sort_by(|a, b| a.acquired_at.total_cmp(&b.acquired_at));
             results.held.insert(workload, held);
+        }
+
+        // The serial pass, if the run made one (`pools --serial`): task rows like a
+        // pool's, with the same checks.
+        let path = serial_file(dir, workload);
+        let mut serial = Vec::new();
+        let found = read_optional::<TaskRow, ReportError>(&path, &SERIAL_COLUMNS, |line, task| {
+            check_ids(&path, line, &[("pid", task.pid), ("tid", task.tid)])?;
+            check_interval(
+                &path,
+                line,
+                ("start_time", task.start_time),
+                ("end_time", task.end_time),
+            )?;
+            serial.push(task);
+            Ok(())
+        })?;
+        if found {
+            if serial.is_empty() {
+                return Err(ReportError::NoRows(path));
+            }
+            serial.sort_by(|a, b| a.start_time.total_cmp(&b.start_time));
+            results.serial.insert(workload, serial);
         }
     }
 

@@ -92,6 +92,10 @@ pub struct Results {
     /// The GIL's held intervals per workload, from `gil-{fibo|get}-held.csv`, each
     /// sorted by `acquired_at`. Absent files have no entry.
     pub held: BTreeMap<Workload, Vec<HeldInterval>>,
+    /// The serial pass per workload, from `serial-{workload}.csv` (written by `pools
+    /// --serial` and by the CPython script): the inputs run one after another on
+    /// the main thread, sorted by `start_time`. Absent files have no entry.
+    pub serial: BTreeMap<Workload, Vec<TaskRow>>,
 }
 
 impl Results {
@@ -112,6 +116,16 @@ impl Results {
     /// The GIL intervals recorded while running `workload`, if the file was present.
     pub fn held(&self, workload: Workload) -> Option<&[HeldInterval]> {
         self.held.get(&workload).map(Vec::as_slice)
+    }
+
+    /// The serial time of `workload` in seconds, from its first start to its last
+    /// end, if `serial-{workload}.csv` was present: the scale on which runs of two
+    /// languages compare (see [`crate::chart::beside`]).
+    pub fn serial_time(&self, workload: Workload) -> Option<f64> {
+        let tasks = self.serial.get(&workload)?;
+        let first = tasks.iter().map(|t| t.start_time).reduce(f64::min)?;
+        let last = tasks.iter().map(|t| t.end_time).reduce(f64::max)?;
+        Some(last - first)
     }
 
     /// Whether each task row says which input, worker, process and thread it was:

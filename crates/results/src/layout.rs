@@ -5,6 +5,11 @@
 //! | `{pool}-{workload}.csv` | task | [`TASK_COLUMNS`]: the article's five, then `input,worker,pid,tid` |
 //! | `experiments.csv` | experiment (one pool, one workload) | [`EXPERIMENT_COLUMNS`] |
 //! | `gil-{workload}-held.csv` | interval during which a GIL worker held the lock | [`HELD_COLUMNS`] |
+//! | `serial-{workload}.csv` | task of the serial pass: the inputs run one after another on the main thread | [`SERIAL_COLUMNS`] (the task columns) |
+//!
+//! The serial file is optional, like the summary and the interval files: `pools
+//! --serial` and `scripts/cpython_experiment.py` write it, and its span (first start
+//! to last end) is the serial time that puts two languages' runs on one scale.
 //!
 //! The article's own program writes only the four `{process|thread}-{fibo|get}.csv`,
 //! with [`ARTICLE_TASK_COLUMNS`]: no summary and no interval files.
@@ -55,6 +60,13 @@ pub const EXPERIMENT_COLUMNS: [&str; 13] = [
 /// The columns of `gil-{workload}-held.csv`.
 pub const HELD_COLUMNS: [&str; 4] = ["worker", "tid", "acquired_at", "released_at"];
 
+/// The columns of `serial-{workload}.csv`: the per-task columns, one row per input.
+/// Its `worker` is always 0 and every row has the main thread's `pid` and `tid`,
+/// because the serial pass runs on no pool. One name for one fact: the serial file is
+/// a per-task file, so its columns are [`TASK_COLUMNS`] and its rows are
+/// [`crate::TaskRow`]s.
+pub const SERIAL_COLUMNS: [&str; 9] = TASK_COLUMNS;
+
 /// The name of the summary file: one row per experiment.
 pub const EXPERIMENTS_FILE: &str = "experiments.csv";
 
@@ -89,6 +101,22 @@ pub fn held_file(dir: &Path, workload: Workload) -> PathBuf {
     dir.join(held_file_name(workload))
 }
 
+/// The tag of the serial pass of one workload, e.g. `serial-fibo`: the stem of its
+/// file and the start of its rows' tags (`serial-fibo-{i}`, `i` the input's index).
+pub fn serial_tag(workload: Workload) -> String {
+    format!("serial-{workload}")
+}
+
+/// The name of the serial pass' file of one workload: `serial-{workload}.csv`.
+pub fn serial_file_name(workload: Workload) -> String {
+    task_file_name(&serial_tag(workload))
+}
+
+/// The serial pass' file of one workload: `{dir}/serial-{workload}.csv`.
+pub fn serial_file(dir: &Path, workload: Workload) -> PathBuf {
+    dir.join(serial_file_name(workload))
+}
+
 /// The names of the optional files (the summary and the interval files), in the
 /// order a reader mentions them.
 pub fn optional_file_names() -> Vec<String> {
@@ -119,6 +147,25 @@ mod tests {
             optional_file_names(),
             ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
         );
+    }
+
+    /// The serial file is pinned too: `scripts/cpython_experiment.py` writes the same
+    /// name, and its rows are tagged like a pool's, with `serial` for the pool.
+    #[test]
+    fn serial_file_is_pinned() {
+        let dir = Path::new("results");
+        assert_eq!(serial_tag(Workload::Fibo), "serial-fibo");
+        assert_eq!(serial_file_name(Workload::Get), "serial-get.csv");
+        assert_eq!(
+            serial_file(dir, Workload::Fibo),
+            Path::new("results/serial-fibo.csv")
+        );
+        // A per-task file: the task columns, not a second list that could drift.
+        assert_eq!(SERIAL_COLUMNS, TASK_COLUMNS);
+        // Never the name of a pool's file, so it cannot be read as one.
+        for pool in Pool::ALL {
+            assert_ne!(serial_tag(Workload::Fibo), tag(pool, Workload::Fibo));
+        }
     }
 
     /// The article's columns are the first five of ours, so a notebook written for

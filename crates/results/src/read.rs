@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 
 use crate::layout::{
     ARTICLE_TASK_COLUMNS, EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS, experiments_file,
-    held_file, task_file,
+    held_file, serial_file, task_file,
 };
 use crate::{Pool, Workload};
 
@@ -224,7 +224,8 @@ pub fn dialect_of(path: &Path, columns: &[&str]) -> Result<Option<Dialect>, Read
 /// `dir` holds none of them.
 ///
 /// The files are looked at in the order a reader reads them (`experiments.csv`,
-/// then per workload its per-task CSVs and its GIL interval file). A bad header is
+/// then per workload its per-task CSVs, its GIL interval file and its serial pass'
+/// file, which is in the per-task columns). A bad header is
 /// reported as [`dialect_of`] reports it; two files in different dialects are a
 /// [`ReadError::MixedDialects`] naming the first file of each.
 pub fn folder_dialect(dir: &Path) -> Result<Option<Dialect>, ReadError> {
@@ -234,6 +235,7 @@ pub fn folder_dialect(dir: &Path) -> Result<Option<Dialect>, ReadError> {
             files.push((task_file(dir, pool, workload), TASK_COLUMNS.as_slice()));
         }
         files.push((held_file(dir, workload), HELD_COLUMNS.as_slice()));
+        files.push((serial_file(dir, workload), TASK_COLUMNS.as_slice()));
     }
     let mut first: Option<(PathBuf, Dialect)> = None;
     for (path, columns) in files {

@@ -9,6 +9,11 @@
 //! which figures it skips and why, and prints the makespans it derived from the
 //! tasks.
 //!
+//! With `--beside DIR` it draws one figure instead, `cpython-vs-rust.png`: the
+//! Fibonacci run in `--in` (Rust's, with `pools --serial`) beside CPython's in DIR
+//! (`scripts/cpython_experiment.py`), each pool's makespan over its own serial time,
+//! and prints both languages' ratios and speed-ups.
+//!
 //! Prints one line per file written, then a summary. Bad input (a missing folder,
 //! no CSVs, a malformed row) is one `Error:` line naming the file and line, and a
 //! non-zero exit; no output file is left half-written. Ctrl-C (SIGINT) or SIGTERM
@@ -25,7 +30,7 @@ use report::ImageFormat;
 
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
 /// a Perfetto trace of it; or draw the two Gantt charts from the article's own CSV
-/// files.
+/// files; or, with --beside, CPython's run beside Rust's.
 #[derive(Debug, Parser)]
 #[command(
     version,
@@ -58,10 +63,39 @@ struct Cli {
         value_enum
     )]
     format: Vec<ImageFormat>,
+
+    /// Draw only cpython-vs-rust.png (and .svg with --format): the Fibonacci run in
+    /// --in (Rust, from `pools --experiment fib --pools process,gil --serial`) beside
+    /// CPython's in DIR (from scripts/cpython_experiment.py), each pool's makespan
+    /// divided by its own serial time. Both folders need process-fibo.csv,
+    /// gil-fibo.csv and serial-fibo.csv.
+    #[arg(long, value_name = "DIR")]
+    beside: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     procutil::stdout::exit_code(run(Cli::parse()))
+}
+
+/// `--beside DIR`: CPython's run from `dir` beside Rust's in `rust`, checked and
+/// summed up on stdout; the plan is the one figure in each format.
+fn beside_plan(
+    rust: &report::Results,
+    dir: &std::path::Path,
+    formats: &[ImageFormat],
+) -> anyhow::Result<report::Plan> {
+    use report::chart::beside::{Comparison, exporters};
+
+    let cpython = report::load(dir).with_context(|| format!("--beside {}", dir.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let comparison = Comparison::new(rust, &cpython, cores)?;
+    for line in comparison.lines() {
+        procutil::say_unless_closed!("{line}")?;
+    }
+    Ok(report::Plan {
+        exporters: exporters(comparison, formats),
+        skipped: Vec::new(),
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -72,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let results = report::load(&cli.input)?;
     let extras: Vec<String> = results::layout::optional_file_names()
         .into_iter()
+        .chain(results::Workload::ALL.map(results::layout::serial_file_name))
         .filter(|name| cli.input.join(name).is_file())
         .collect();
     procutil::say_unless_closed!(
@@ -101,9 +136,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         )?;
     }
 
-    let mut formats = cli.format;
+    let mut formats = cli.format.clone();
     formats.sort();
     formats.dedup();
+
+    // The comparison is made, and both folders checked, before the output folder is
+    // touched: a folder that lacks a file is one line, and nothing is written.
+    let plan = match &cli.beside {
+        Some(dir) => beside_plan(&results, dir, &formats)?,
+        None => report::plan(&results, &formats),
+    };
 
     std::fs::create_dir_all(&cli.out)
         .with_context(|| format!("cannot create output folder {}", cli.out.display()))?;
@@ -121,7 +163,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             path.display()
         )?;
     }
-    let plan = report::plan(&results, &formats);
     for exporter in &plan.exporters {
         let path = report::save(&cli.out, exporter.as_ref(), &results)?;
         procutil::say_unless_closed!("wrote {}", path.display())?;
@@ -134,7 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         plan.exporters.len(),
         cli.out.display(),
         started.elapsed().as_secs_f64(),
-        if results.has_task_ids() {
+        if results.has_task_ids() && cli.beside.is_none() {
             "; open trace.json in https://ui.perfetto.dev"
         } else {
             ""

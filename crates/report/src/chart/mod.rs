@@ -6,6 +6,8 @@
 //!   on a time axis).
 //! - [`gantt`], [`workers`], [`gil`]: build the lanes of each figure from the
 //!   results. Each module's header says what the figure should show.
+//! - [`beside`]: CPython beside Rust, each run as a share of its own serial time;
+//!   drawn from two folders by `report --beside`, so not in the [`Chart`] list.
 //! - [`text`]: text from the embedded DejaVu Sans font, for every backend.
 //! - This file: the [`Chart`] list, colours, and the [`ChartFile`] exporter that
 //!   renders a chart in one [`ImageFormat`].
@@ -13,6 +15,7 @@
 //! Everything is drawn into memory, never onto a path, so that the caller can write
 //! the finished bytes atomically.
 
+pub mod beside;
 pub mod gantt;
 pub mod gil;
 pub mod lanes;
@@ -250,6 +253,12 @@ pub fn render_png(lanes: &Lanes, file: &str) -> Result<Vec<u8>, ReportError> {
         let root = GlyphText::raster(bitmap).into_drawing_area();
         draw(lanes, &root, file)?;
     }
+    encode_png(&rgb, width, height).map_err(|err| draw_error(file, err))
+}
+
+/// Encodes an RGB buffer of `width` × `height` pixels as PNG: the one encoder
+/// setting of every figure.
+pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
     let mut png_bytes = Vec::new();
     let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
     encoder.set_color(png::ColorType::Rgb);
@@ -258,10 +267,9 @@ pub fn render_png(lanes: &Lanes, file: &str) -> Result<Vec<u8>, ReportError> {
     // part of the run time (all figures of a run take well under a second).
     encoder.set_compression(png::Compression::Default);
     encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
-    let encoded = encoder
+    encoder
         .write_header()
-        .and_then(|mut writer| writer.write_image_data(&rgb));
-    encoded.map_err(|err| draw_error(file, err))?;
+        .and_then(|mut writer| writer.write_image_data(rgb))?;
     Ok(png_bytes)
 }
 
