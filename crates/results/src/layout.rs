@@ -5,6 +5,11 @@
 //! | `{pool}-{workload}.csv` | task | [`TASK_COLUMNS`]: the article's five, then `input,worker,pid,tid` |
 //! | `experiments.csv` | experiment (one pool, one workload) | [`EXPERIMENT_COLUMNS`] |
 //! | `gil-{workload}-held.csv` | interval during which a GIL worker held the lock | [`HELD_COLUMNS`] |
+//! | `cores-{pool}-{workload}.csv` | slice of time one task ran on one core, without a break (`pools --cpus N`) | [`CORE_COLUMNS`] |
+//!
+//! The article's first figure (concurrency vs parallelism) needs two such runs, one
+//! on one CPU and one on two: `pools --cpus N --out {dir}/cpus-N` writes each into
+//! its own sub-folder, [`cpus_dir`], where `report --in {dir}` finds them.
 //!
 //! The article's own program writes only the four `{process|thread}-{fibo|get}.csv`,
 //! with [`ARTICLE_TASK_COLUMNS`]: no summary and no interval files.
@@ -55,6 +60,9 @@ pub const EXPERIMENT_COLUMNS: [&str; 13] = [
 /// The columns of `gil-{workload}-held.csv`.
 pub const HELD_COLUMNS: [&str; 4] = ["worker", "tid", "acquired_at", "released_at"];
 
+/// The columns of `cores-{pool}-{workload}.csv`.
+pub const CORE_COLUMNS: [&str; 6] = ["index", "pid", "tid", "cpu", "start", "end"];
+
 /// The name of the summary file: one row per experiment.
 pub const EXPERIMENTS_FILE: &str = "experiments.csv";
 
@@ -89,6 +97,23 @@ pub fn held_file(dir: &Path, workload: Workload) -> PathBuf {
     dir.join(held_file_name(workload))
 }
 
+/// The name of the core-slice file of one experiment: `cores-{pool}-{workload}.csv`.
+pub fn cores_file_name(pool: Pool, workload: Workload) -> String {
+    format!("cores-{}", task_file_name(&tag(pool, workload)))
+}
+
+/// The core-slice file of one experiment: `{dir}/cores-{pool}-{workload}.csv`.
+pub fn cores_file(dir: &Path, pool: Pool, workload: Workload) -> PathBuf {
+    dir.join(cores_file_name(pool, workload))
+}
+
+/// The sub-folder of `dir` that holds a run restricted to `cpus` CPUs:
+/// `{dir}/cpus-{cpus}`. `report` reads `cpus-1` and `cpus-2` for its
+/// concurrency-vs-parallelism figure.
+pub fn cpus_dir(dir: &Path, cpus: usize) -> PathBuf {
+    dir.join(format!("cpus-{cpus}"))
+}
+
 /// The names of the optional files (the summary and the interval files), in the
 /// order a reader mentions them.
 pub fn optional_file_names() -> Vec<String> {
@@ -116,6 +141,10 @@ mod tests {
         );
         assert_eq!(experiments_file(dir), Path::new("results/experiments.csv"));
         assert_eq!(
+            cores_file(&cpus_dir(dir, 1), Pool::Process, Workload::Fibo),
+            Path::new("results/cpus-1/cores-process-fibo.csv")
+        );
+        assert_eq!(
             optional_file_names(),
             ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
         );
@@ -139,5 +168,7 @@ mod tests {
         worker,tid,acquired_at,released_at
         "
         );
+        // A separate snapshot, so that the three older headers' stays untouched.
+        insta::assert_snapshot!(CORE_COLUMNS.join(","), @"index,pid,tid,cpu,start,end");
     }
 }
