@@ -2,8 +2,9 @@
 # Run every experiment and draw every figure: the project's main job.
 #
 # Builds `pools` and `report` in release mode, runs both experiments (Fibonacci and
-# HTTP waits) on the process, thread and GIL pools, and draws the charts and the
-# Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
+# HTTP waits) on the process, thread and GIL pools, runs two small Fibonacci tasks
+# on one CPU and then on two (`pools --cpus N`, for the concurrency-vs-parallelism
+# figure), and draws the charts and the Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
 # writes. Once built, a run takes about as long as the experiments (~7 s).
 #
 # With --cpython it then runs the same experiment on CPython itself
@@ -28,7 +29,8 @@ Options:
               its CSVs into results/cpython/, its figures into results/cpython-figures/
   -h, --help  print this help and exit
 
-Writes results/: the CSVs from `pools`, the PNG (and SVG) charts and trace.json
+Writes results/: the CSVs from `pools` (the --cpus 1 and --cpus 2 runs in
+results/cpus-1/ and results/cpus-2/), the PNG (and SVG) charts and trace.json
 from `report`. Open trace.json in https://ui.perfetto.dev
 USAGE
 }
@@ -55,6 +57,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 out=results
+# Two Fibonacci tasks of about 0.15 s each: long enough to take many turns on one
+# core (the kernel switches every few milliseconds), short enough to keep the job fast.
+cores_inputs=33,33
 cpython_out=results/cpython
 cpython_figures=results/cpython-figures
 
@@ -71,6 +76,12 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 
 echo "== pools: every experiment into $out/"
 "$bin/pools" --experiment all --out "$out"
+
+echo "== pools --cpus 1, then --cpus 2: the same two tasks on one core, then on two"
+for cpus in 1 2; do
+  "$bin/pools" --experiment fib --pools process --fib-inputs "$cores_inputs" \
+    --cpus "$cpus" --out "$out/cpus-$cpus"
+done
 
 echo "== report: every chart into $out/"
 # Keep report's output to find the PNGs it wrote (one `wrote PATH` line each):

@@ -92,6 +92,9 @@ pub struct Results {
     /// The GIL's held intervals per workload, from `gil-{fibo|get}-held.csv`, each
     /// sorted by `acquired_at`. Absent files have no entry.
     pub held: BTreeMap<Workload, Vec<HeldInterval>>,
+    /// The two `pools --cpus N` runs under `cpus-1/` and `cpus-2/`, for the
+    /// concurrency-vs-parallelism figure ([`crate::chart::cores`]).
+    pub cores: crate::chart::cores::CoreRuns,
 }
 
 impl Results {

@@ -6,6 +6,8 @@
 //!   on a time axis).
 //! - [`gantt`], [`workers`], [`gil`]: build the lanes of each figure from the
 //!   results. Each module's header says what the figure should show.
+//! - [`cores`]: the article's first figure, concurrency vs parallelism, from two
+//!   `pools --cpus N` runs (its own exporter, drawn only when both runs are there).
 //! - [`text`]: text from the embedded DejaVu Sans font, for every backend.
 //! - This file: the [`Chart`] list, colours, and the [`ChartFile`] exporter that
 //!   renders a chart in one [`ImageFormat`].
@@ -13,6 +15,7 @@
 //! Everything is drawn into memory, never onto a path, so that the caller can write
 //! the finished bytes atomically.
 
+pub mod cores;
 pub mod gantt;
 pub mod gil;
 pub mod lanes;
