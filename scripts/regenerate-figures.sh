@@ -59,7 +59,7 @@ done
 out=results
 # Two Fibonacci tasks of about 0.15 s each: long enough to take many turns on one
 # core (the kernel switches every few milliseconds), short enough to keep the job fast.
-cores_inputs=33,33
+cores_inputs=37,37
 cpython_out=results/cpython
 cpython_figures=results/cpython-figures
 
