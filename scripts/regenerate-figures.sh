@@ -57,9 +57,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 out=results
-# Two Fibonacci tasks of about 0.15 s each: long enough to take many turns on one
-# core (the kernel switches every few milliseconds), short enough to keep the job fast.
-cores_inputs=37,37
+# Two Fibonacci tasks of about 0.05 s each: long enough to take a dozen turns each on
+# one core (the kernel switches every few milliseconds), short enough to keep the job fast.
+cores_inputs=36,36
 cpython_out=results/cpython
 cpython_figures=results/cpython-figures
 

@@ -16,8 +16,8 @@
 //! ([`results::layout::cpus_dir`]), each written by its own `pools --cpus N` run:
 //!
 //! ```text
-//! pools --experiment fib --pools process --fib-inputs 37,37 --cpus 1 --out results/cpus-1
-//! pools --experiment fib --pools process --fib-inputs 37,37 --cpus 2 --out results/cpus-2
+//! pools --experiment fib --pools process --fib-inputs 36,36 --cpus 1 --out results/cpus-1
+//! pools --experiment fib --pools process --fib-inputs 36,36 --cpus 2 --out results/cpus-2
 //! report --in results --out results
 //! ```
 
