@@ -5,7 +5,7 @@
 # HTTP waits) on the process, thread and GIL pools, runs two small Fibonacci tasks
 # on one CPU and then on two (`pools --cpus N`, for the concurrency-vs-parallelism
 # figure), and draws the charts and the Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
-# writes. Once built, a run takes about as long as the experiments (~7 s).
+# writes. Once built, a run takes about as long as the experiments (~8 s).
 #
 # With --cpython it then runs the same experiment on CPython itself
 # (scripts/cpython_experiment.py, ~15 s more) and draws it into a folder of its own;

@@ -28,7 +28,8 @@ use results::layout;
 /// process pool, a thread pool, and a thread pool under a simulated GIL.
 ///
 /// Writes {out}/{pool}-{fibo,get}.csv (one row per task), {out}/experiments.csv (one
-/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when).
+/// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when); with
+/// --cpus, also {out}/cores-{pool}-fibo.csv (which core ran each task, and when).
 #[derive(Debug, Parser)]
 #[command(
     version,
