@@ -89,7 +89,7 @@ struct Cli {
     /// {out}/cores-{pool}-fibo.csv [default: every CPU, nothing recorded].
     ///
     /// `--cpus 1` shows concurrency (tasks take turns on one core), `--cpus 2`
-    /// parallelism. `report` draws the two side by side from {dir}/cpus-1 and
+    /// parallelism. `report` draws the two, one above the other, from {dir}/cpus-1 and
     /// {dir}/cpus-2, e.g. `pools --experiment fib --cpus 1 --out results/cpus-1`.
     #[arg(long, value_name = "N")]
     cpus: Option<usize>,
