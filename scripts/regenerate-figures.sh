@@ -2,9 +2,10 @@
 # Run every experiment and draw every figure: the project's main job.
 #
 # Builds `pools` and `report` in release mode, runs both experiments (Fibonacci and
-# HTTP waits) on the process, thread and GIL pools, and draws the charts and the
-# Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
-# writes. Once built, a run takes about as long as the experiments (~7 s).
+# HTTP waits) on the process, thread and GIL pools, runs two small Fibonacci tasks
+# on one CPU and then on two (`pools --cpus N`, for the concurrency-vs-parallelism
+# figure), and draws the charts and the Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
+# writes. Once built, a run takes about as long as the experiments (~8 s).
 #
 # With --cpython it then runs the same experiment on CPython itself
 # (scripts/cpython_experiment.py, ~15 s more) and draws it into a folder of its own,
@@ -32,7 +33,8 @@ Options:
               serial pass (pools --serial) in results/rust-serial/
   -h, --help  print this help and exit
 
-Writes results/: the CSVs from `pools`, the PNG (and SVG) charts and trace.json
+Writes results/: the CSVs from `pools` (the --cpus 1 and --cpus 2 runs in
+results/cpus-1/ and results/cpus-2/), the PNG (and SVG) charts and trace.json
 from `report`. Open trace.json in https://ui.perfetto.dev
 USAGE
 }
@@ -59,6 +61,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 out=results
+# Two Fibonacci tasks of about 0.05 s each: long enough to take a dozen turns each on
+# one core (the kernel switches every few milliseconds), short enough to keep the job fast.
+cores_inputs=36,36
 cpython_out=results/cpython
 cpython_figures=results/cpython-figures
 rust_serial=results/rust-serial
@@ -81,6 +86,12 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 
 echo "== pools: every experiment into $out/"
 "$bin/pools" --experiment all --out "$out"
+
+echo "== pools --cpus 1, then --cpus 2: the same two tasks on one core, then on two"
+for cpus in 1 2; do
+  "$bin/pools" --experiment fib --pools process --fib-inputs "$cores_inputs" \
+    --cpus "$cpus" --out "$out/cpus-$cpus"
+done
 
 echo "== report: every chart into $out/"
 # Keep report's output to find the PNGs it wrote (one `wrote PATH` line each):

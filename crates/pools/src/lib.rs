@@ -17,6 +17,8 @@
 //!   the experiment, [`Fibonacci`] (CPU-bound) and [`HttpFetch`] (IO-bound), and how
 //!   every pool runs one task (timed, with a panic caught).
 //! - [`executor`]: the [`Executor`] trait.
+//! - [`cores`]: `--cpus N`: restrict the program to N CPUs, and record which core ran
+//!   each Fibonacci task, and when (the article's concurrency-vs-parallelism figure).
 //! - [`thread_pool`]: [`ThreadPool`], real parallel threads.
 //! - [`gil`]: the simulated [`Gil`] and the [`GilThreadPool`] that runs under it.
 //! - [`process`]: [`ProcessPool`] and its start methods `fork`, `spawn`, `forkserver`;
@@ -37,6 +39,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("the pools crate uses fork, prctl and /proc, and runs on Linux only");
 
+pub mod cores;
 pub mod executor;
 pub mod experiment;
 pub mod gil;

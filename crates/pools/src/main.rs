@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use pools::cores::{self, CoreSampledFibonacci};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
 use pools::output::{self, Experiments, OutDir};
 use pools::{
@@ -30,7 +31,8 @@ use results::layout;
 ///
 /// Writes {out}/{pool}-{fibo,get}.csv (one row per task), {out}/experiments.csv (one
 /// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when); with
-/// --serial, also {out}/serial-fibo.csv.
+/// --serial, also {out}/serial-fibo.csv; with --cpus, also {out}/cores-{pool}-fibo.csv
+/// (which core ran each task, and when).
 #[derive(Debug, Parser)]
 #[command(
     version,
@@ -90,6 +92,15 @@ struct Cli {
     /// each pool's makespan by.
     #[arg(long)]
     serial: bool,
+    /// Run the whole program on the first N of the CPUs it may use (1 to that count),
+    /// and record which core ran each Fibonacci task, and when, into
+    /// {out}/cores-{pool}-fibo.csv [default: every CPU, nothing recorded].
+    ///
+    /// `--cpus 1` shows concurrency (tasks take turns on one core), `--cpus 2`
+    /// parallelism. `report` draws the two, one above the other, from {dir}/cpus-1 and
+    /// {dir}/cpus-2, e.g. `pools --experiment fib --cpus 1 --out results/cpus-1`.
+    #[arg(long, value_name = "N")]
+    cpus: Option<usize>,
 }
 
 const AFTER_HELP: &str = "\
@@ -116,10 +127,11 @@ enum Which {
 }
 
 /// The tasks that `spawn` and `forkserver` workers of this program can run.
-fn registry() -> [Registered; 2] {
+fn registry() -> [Registered; 3] {
     [
         Registered::task::<Fibonacci>(),
         Registered::task::<HttpFetch>(),
+        Registered::task::<CoreSampledFibonacci>(),
     ]
 }
 
@@ -164,6 +176,13 @@ fn plan<I: Clone>(cli: &Cli, flag: &str, values: Vec<I>) -> anyhow::Result<Plan<
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // First, while this process is still single-threaded: the mask set here on the
+    // main thread is inherited by everything started below (the forkserver, the
+    // delay server, every worker thread and process), so the whole program runs on
+    // those CPUs, as under `taskset`. Refused before anything is written.
+    if let Some(cpus) = cli.cpus {
+        cores::restrict_to_first(cpus).context("--cpus")?;
+    }
     // Check everything the user typed before starting any process or thread.
     if let Some(workers) = cli.workers {
         if workers == 0 {
@@ -283,7 +302,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         if cli.serial {
             serial_pass(out.path(), &plan.inputs)?;
         }
-        session.experiment("fibo", &Fibonacci, plan)?;
+        if cli.cpus.is_some() {
+            // The same recursion with a core sampler in its checkpoint; its slices go
+            // to cores-{pool}-fibo.csv next to the usual task rows.
+            session.experiment_with("fibo", &CoreSampledFibonacci, plan, |out, kind, tasks| {
+                let path = layout::cores_file(out, kind, results::Workload::Fibo);
+                Ok(cores::write_slices(&path, &cores::slices(tasks))?)
+            })?;
+        } else {
+            session.experiment("fibo", &Fibonacci, plan)?;
+        }
     }
     if let (Some(plan), Some(url)) = (&get, &url) {
         session.experiment("get", &HttpFetch::new(url.clone()), plan)?;
@@ -307,6 +335,23 @@ struct Session<'a> {
 impl Session<'_> {
     /// Runs one task on every chosen pool, printing a line and writing files for each.
     fn experiment<T>(&mut self, short: &str, task: &T, plan: &Plan<T::Input>) -> anyhow::Result<()>
+    where
+        T: Task,
+        T::Input: Display + Clone,
+        T::Output: Display,
+    {
+        self.experiment_with(short, task, plan, |_, _, _| Ok(()))
+    }
+
+    /// [`Session::experiment`], calling `more(out, pool, tasks)` to write one more
+    /// file per pool, along with the others (`--cpus`: the core slices).
+    fn experiment_with<T>(
+        &mut self,
+        short: &str,
+        task: &T,
+        plan: &Plan<T::Input>,
+        more: impl Fn(&std::path::Path, PoolKind, &[TaskRecord<T::Output>]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()>
     where
         T: Task,
         T::Input: Display + Clone,
@@ -349,6 +394,7 @@ impl Session<'_> {
                 let workload: results::Workload = short.parse()?;
                 output::write_held(&layout::held_file(out, workload), &outcome.held)?;
             }
+            more(out, kind, &tasks)?;
             self.experiments.put(&record);
             self.experiments.write()?;
             self.records.retain(|r| r.tag != record.tag);

@@ -106,6 +106,17 @@ pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
             exporters.push(Box::new(ChartFile { chart, format }));
         }
     }
+    // The concurrency-vs-parallelism figure comes from two extra runs; a folder
+    // without them says nothing about it.
+    match &results.cores {
+        chart::cores::CoreRuns::Both { .. } => exporters.extend(
+            formats
+                .iter()
+                .map(|&format| Box::new(chart::cores::CoresFile { format }) as Box<dyn Exporter>),
+        ),
+        chart::cores::CoreRuns::Half(why) => skipped.push(format!("{}: {why}", chart::cores::STEM)),
+        chart::cores::CoreRuns::Absent => {}
+    }
     if results.has_task_ids() {
         exporters.push(Box::new(TraceFile));
     } else {

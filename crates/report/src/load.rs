@@ -198,6 +198,7 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
     if results.experiments.is_empty() {
         return Err(ReportError::NoTaskFiles(dir.to_path_buf()));
     }
+    results.cores = crate::chart::cores::load(dir)?;
     Ok(results)
 }
 

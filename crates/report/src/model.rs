@@ -96,6 +96,9 @@ pub struct Results {
     /// --serial` and by the CPython script): the inputs run one after another on
     /// the main thread, sorted by `start_time`. Absent files have no entry.
     pub serial: BTreeMap<Workload, Vec<TaskRow>>,
+    /// The two `pools --cpus N` runs under `cpus-1/` and `cpus-2/`, for the
+    /// concurrency-vs-parallelism figure ([`crate::chart::cores`]).
+    pub cores: crate::chart::cores::CoreRuns,
 }
 
 impl Results {

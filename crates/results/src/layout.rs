@@ -6,10 +6,15 @@
 //! | `experiments.csv` | experiment (one pool, one workload) | [`EXPERIMENT_COLUMNS`] |
 //! | `gil-{workload}-held.csv` | interval during which a GIL worker held the lock | [`HELD_COLUMNS`] |
 //! | `serial-{workload}.csv` | task of the serial pass: the inputs run one after another on the main thread | [`SERIAL_COLUMNS`] (the task columns) |
+//! | `cores-{pool}-{workload}.csv` | slice of time one task ran on one core, without a break (`pools --cpus N`) | [`CORE_COLUMNS`] |
 //!
 //! The serial file is optional, like the summary and the interval files: `pools
 //! --serial` and `scripts/cpython_experiment.py` write it, and its span (first start
 //! to last end) is the serial time that puts two languages' runs on one scale.
+//!
+//! The article's first figure (concurrency vs parallelism) needs two such runs, one
+//! on one CPU and one on two: `pools --cpus N --out {dir}/cpus-N` writes each into
+//! its own sub-folder, [`cpus_dir`], where `report --in {dir}` finds them.
 //!
 //! The article's own program writes only the four `{process|thread}-{fibo|get}.csv`,
 //! with [`ARTICLE_TASK_COLUMNS`]: no summary and no interval files.
@@ -67,6 +72,9 @@ pub const HELD_COLUMNS: [&str; 4] = ["worker", "tid", "acquired_at", "released_a
 /// [`crate::TaskRow`]s.
 pub const SERIAL_COLUMNS: [&str; 9] = TASK_COLUMNS;
 
+/// The columns of `cores-{pool}-{workload}.csv`.
+pub const CORE_COLUMNS: [&str; 6] = ["index", "pid", "tid", "cpu", "start", "end"];
+
 /// The name of the summary file: one row per experiment.
 pub const EXPERIMENTS_FILE: &str = "experiments.csv";
 
@@ -117,6 +125,23 @@ pub fn serial_file(dir: &Path, workload: Workload) -> PathBuf {
     dir.join(serial_file_name(workload))
 }
 
+/// The name of the core-slice file of one experiment: `cores-{pool}-{workload}.csv`.
+pub fn cores_file_name(pool: Pool, workload: Workload) -> String {
+    format!("cores-{}", task_file_name(&tag(pool, workload)))
+}
+
+/// The core-slice file of one experiment: `{dir}/cores-{pool}-{workload}.csv`.
+pub fn cores_file(dir: &Path, pool: Pool, workload: Workload) -> PathBuf {
+    dir.join(cores_file_name(pool, workload))
+}
+
+/// The sub-folder of `dir` that holds a run restricted to `cpus` CPUs:
+/// `{dir}/cpus-{cpus}`. `report` reads `cpus-1` and `cpus-2` for its
+/// concurrency-vs-parallelism figure.
+pub fn cpus_dir(dir: &Path, cpus: usize) -> PathBuf {
+    dir.join(format!("cpus-{cpus}"))
+}
+
 /// The names of the optional files (the summary and the interval files), in the
 /// order a reader mentions them.
 pub fn optional_file_names() -> Vec<String> {
@@ -143,6 +168,10 @@ mod tests {
             Path::new("results/gil-fibo-held.csv")
         );
         assert_eq!(experiments_file(dir), Path::new("results/experiments.csv"));
+        assert_eq!(
+            cores_file(&cpus_dir(dir, 1), Pool::Process, Workload::Fibo),
+            Path::new("results/cpus-1/cores-process-fibo.csv")
+        );
         assert_eq!(
             optional_file_names(),
             ["experiments.csv", "gil-fibo-held.csv", "gil-get-held.csv"]
@@ -186,5 +215,7 @@ mod tests {
         worker,tid,acquired_at,released_at
         "
         );
+        // A separate snapshot, so that the three older headers' stays untouched.
+        insta::assert_snapshot!(CORE_COLUMNS.join(","), @"index,pid,tid,cpu,start,end");
     }
 }

@@ -21,7 +21,7 @@
 //!   names, tags, columns and command-line flags (`clap::ValueEnum`).
 //! - [`layout`]: file names, the paths of a folder's files, and the columns of each.
 //! - [`records`]: one type per kind of row ([`TaskRow`], [`ExperimentRecord`],
-//!   [`HeldInterval`], and [`ArticleRow`] for the article's own files), and how each
+//!   [`HeldInterval`], [`CoreSlice`], and [`ArticleRow`] for the article's own files), and how each
 //!   is formatted.
 //! - [`read`]: opening, header checks, the line limit, and the [`Dialect`] seam
 //!   where a reader accepts foreign files: the article's 5-column CSVs.
@@ -37,4 +37,4 @@ pub mod records;
 pub use atomic::{HoldSignals, TempFiles, WriteError};
 pub use kinds::{Pool, UnknownName, Workload};
 pub use read::{Dialect, ReadError};
-pub use records::{ArticleRow, ExperimentRecord, HeldInterval, TaskRow};
+pub use records::{ArticleRow, CoreSlice, ExperimentRecord, HeldInterval, TaskRow};

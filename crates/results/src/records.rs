@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::Pool;
-use crate::layout::{EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS};
+use crate::layout::{CORE_COLUMNS, EXPERIMENT_COLUMNS, HELD_COLUMNS, TASK_COLUMNS};
 
 /// A Unix time or a duration, as every file writes it: seconds with six decimals,
 /// i.e. to the microsecond.
@@ -189,6 +189,43 @@ impl PartialEq for HeldInterval {
                 other.acquired_at,
                 other.released_at,
             )
+    }
+}
+
+/// One slice of time during which one task ran on one core without being switched
+/// out: one row of `cores-{pool}-{workload}.csv`.
+///
+/// A core runs one thread at a time, and a slice only holds moments at which its
+/// task was seen running, so two slices on the same `cpu` never overlap, whichever
+/// tasks they belong to. That is the figure's point: on one core, tasks take turns.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CoreSlice {
+    /// Index of the task's input in the run, as in the task's tag `{pool}-{workload}-{index}`.
+    pub index: usize,
+    /// OS process id of the worker that ran the task.
+    pub pid: i32,
+    /// OS thread id of the worker that ran the task.
+    pub tid: i32,
+    /// The CPU (core) it ran on, as `sched_getcpu` numbers them.
+    pub cpu: u32,
+    /// The first moment the task was seen running there, in Unix seconds.
+    pub start: f64,
+    /// The last moment it was seen running there before it moved or was switched
+    /// out, in Unix seconds.
+    pub end: f64,
+}
+
+impl CoreSlice {
+    /// The row as written, in the order of [`CORE_COLUMNS`].
+    pub fn fields(&self) -> [String; CORE_COLUMNS.len()] {
+        [
+            self.index.to_string(),
+            self.pid.to_string(),
+            self.tid.to_string(),
+            self.cpu.to_string(),
+            secs(self.start),
+            secs(self.end),
+        ]
     }
 }
 

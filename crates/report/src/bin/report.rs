@@ -46,6 +46,8 @@ struct Cli {
     /// is writing there), or with the article's own files: the four
     /// process-fibo.csv, thread-fibo.csv, process-get.csv and thread-get.csv its
     /// Python program writes, with columns tag,start_time,end_time,elapsed,result.
+    /// Its sub-folders cpus-1/ and cpus-2/, if two `pools --cpus N --out DIR/cpus-N`
+    /// runs wrote them, add concurrency-vs-parallelism.png.
     #[arg(long = "in", value_name = "DIR", default_value = "results")]
     input: PathBuf,
 

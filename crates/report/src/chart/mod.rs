@@ -8,6 +8,8 @@
 //!   results. Each module's header says what the figure should show.
 //! - [`beside`]: CPython beside Rust, each run as a share of its own serial time;
 //!   drawn from two folders by `report --beside`, so not in the [`Chart`] list.
+//! - [`cores`]: the article's first figure, concurrency vs parallelism, from two
+//!   `pools --cpus N` runs (its own exporter, drawn only when both runs are there).
 //! - [`text`]: text from the embedded DejaVu Sans font, for every backend.
 //! - This file: the [`Chart`] list, colours, and the [`ChartFile`] exporter that
 //!   renders a chart in one [`ImageFormat`].
@@ -16,6 +18,7 @@
 //! the finished bytes atomically.
 
 pub mod beside;
+pub mod cores;
 pub mod gantt;
 pub mod gil;
 pub mod lanes;
