@@ -26,6 +26,7 @@ Runs every experiment and draws every figure into results/.
 
 Options:
   --docs      also copy the PNG figures into docs/img/, where the tutorial embeds them
+              (with --cpython, cpython-vs-rust.png too)
   --svg       also draw an SVG of every chart (next to the PNGs in results/)
   --cpython   then run the same experiment on CPython (needs python3; ~15 s more):
               its CSVs into results/cpython/, its figures into results/cpython-figures/,
@@ -99,15 +100,21 @@ echo "== report: every chart into $out/"
 drawn=$("$bin/report" --in "$out" --out "$out" --format "$formats")
 echo "$drawn"
 
+# Copies one PNG into docs/img/: to a temporary name first, then renamed, so that
+# docs/img never holds half a file.
+copy_to_docs() {
+  local name
+  name=$(basename "$1")
+  mkdir -p docs/img
+  cp "$1" "docs/img/.$name.tmp"
+  mv "docs/img/.$name.tmp" "docs/img/$name"
+  echo "copied docs/img/$name"
+}
+
 if $docs; then
   echo "== docs/img: the figures the tutorial embeds"
-  mkdir -p docs/img
   sed -n 's/^wrote \(.*\.png\)$/\1/p' <<<"$drawn" | while read -r png; do
-    # Copy to a temporary name, then rename, so docs/img never holds half a file.
-    name=$(basename "$png")
-    cp "$png" "docs/img/.$name.tmp"
-    mv "docs/img/.$name.tmp" "docs/img/$name"
-    echo "copied docs/img/$name"
+    copy_to_docs "$png"
   done
 fi
 
@@ -126,6 +133,10 @@ if $cpython; then
   echo "== report --beside: CPython beside Rust into $cpython_figures/"
   "$bin/report" --in "$rust_serial" --beside "$cpython_out" --out "$cpython_figures" \
     --format "$formats"
+  if $docs; then
+    # Chapter 2 shows this one; CPython's own Gantt charts stay in results/.
+    copy_to_docs "$cpython_figures/cpython-vs-rust.png"
+  fi
 fi
 
 echo
