@@ -258,4 +258,24 @@ fn a_folder_without_a_serial_pass_is_refused_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("this is a Rust run"), "{stderr}");
     assert!(!out.exists(), "nothing is written");
+
+    // A folder that does not exist is named, with the command that makes it.
+    let missing = root.path().join("missing");
+    let output = common::draw(&rust, &out)
+        .arg("--beside")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "Error: --beside {}: no such folder",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cpython_experiment.py"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
 }

@@ -88,6 +88,14 @@ fn beside_plan(
 ) -> anyhow::Result<report::Plan> {
     use report::chart::beside::{Comparison, exporters};
 
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "--beside {}: no such folder: run `python3 scripts/cpython_experiment.py --out {}` \
+             first",
+            dir.display(),
+            dir.display()
+        );
+    }
     let cpython = report::load(dir).with_context(|| format!("--beside {}", dir.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let comparison = Comparison::new(rust, &cpython, cores)?;
