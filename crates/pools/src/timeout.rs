@@ -35,7 +35,9 @@ use std::fmt;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::record::PoolKind;
+// From the results contract itself: `crate::record` re-exports it, but `record` needs
+// this module's `TimedOut`, and the two would import each other.
+use results::Pool as PoolKind;
 
 /// The shortest task timeout: one millisecond.
 pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
