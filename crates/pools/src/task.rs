@@ -179,16 +179,30 @@ impl Task for HttpFetch {
 /// runs whatever task the parent sent it.
 pub(crate) trait ErasedTask {
     /// Decodes one input, runs the task without a GIL, and appends the encoded output.
-    fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), String>;
+    fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), EncodedFailure>;
+}
+
+/// Why a process worker produced no output for one input. It crosses the pipe as its
+/// message, because the parent only prints it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EncodedFailure {
+    #[error("cannot decode input: {0}")]
+    Decode(#[source] postcard::Error),
+    /// The task itself failed; the text is its whole cause chain ([`describe`]).
+    #[error("{0}")]
+    Task(String),
+    #[error("cannot encode output: {0}")]
+    Encode(#[source] postcard::Error),
 }
 
 impl<T: Task> ErasedTask for T {
-    fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), String> {
-        let input: T::Input =
-            postcard::from_bytes(input).map_err(|e| format!("cannot decode input: {e}"))?;
-        let value = self.run(&input, &mut NoGil).map_err(|e| describe(&e))?;
-        let encoded = postcard::to_extend(&value, std::mem::take(output))
-            .map_err(|e| format!("cannot encode output: {e}"))?;
+    fn run_encoded(&self, input: &[u8], output: &mut Vec<u8>) -> Result<(), EncodedFailure> {
+        let input: T::Input = postcard::from_bytes(input).map_err(EncodedFailure::Decode)?;
+        let value = self
+            .run(&input, &mut NoGil)
+            .map_err(|e| EncodedFailure::Task(describe(&e)))?;
+        let encoded =
+            postcard::to_extend(&value, std::mem::take(output)).map_err(EncodedFailure::Encode)?;
         *output = encoded;
         Ok(())
     }

@@ -217,6 +217,7 @@ fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
                     let start = procutil::unix_now();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         task.run_encoded(&input, &mut output)
+                            .map_err(|failure| failure.to_string())
                     }))
                     .unwrap_or_else(|panic| Err(panic_message(&*panic)));
                     let end = procutil::unix_now();
