@@ -301,7 +301,7 @@ td:first-child, th:first-child { text-align: left; }
 svg.chart { width: 100%; height: auto; font-family: system-ui, 'DejaVu Sans', sans-serif; }
 svg.chart * { pointer-events: none; }
 svg.chart .bar { pointer-events: all; cursor: default; }
-svg.chart .bar:hover, svg.chart .bar:focus { stroke: #000; stroke-width: 1.5; outline: none; }
+svg.chart .bar.active, svg.chart .bar:focus { stroke: #000; stroke-width: 1.5; outline: none; }
 #tooltip { position: absolute; z-index: 10; pointer-events: none; white-space: pre;
   background: #fffff4; border: 1px solid #808080; border-radius: 4px; padding: 6px 8px;
   font: 12px/1.4 ui-monospace, 'DejaVu Sans Mono', monospace; box-shadow: 0 2px 6px #0003; }
@@ -331,9 +331,17 @@ const SCRIPT: &str = "
     tip.style.left = Math.max(window.scrollX, x) + 'px';
     tip.style.top = Math.max(window.scrollY, y) + 'px';
   }
+  var active = null;
   function show(bar) {
+    if (active) { active.classList.remove('active'); }
+    active = bar;
+    bar.classList.add('active');
     tip.textContent = bar.getAttribute('data-tip');
     tip.hidden = false;
+  }
+  function hide() {
+    if (active) { active.classList.remove('active'); active = null; }
+    tip.hidden = true;
   }
   bars.forEach(function (bar) {
     bar.addEventListener('mouseover', function (event) { show(bar); place(event.pageX, event.pageY); });
@@ -343,8 +351,8 @@ const SCRIPT: &str = "
       show(bar);
       place(window.scrollX + box.right, window.scrollY + box.top);
     });
-    bar.addEventListener('mouseout', function () { tip.hidden = true; });
-    bar.addEventListener('blur', function () { tip.hidden = true; });
+    bar.addEventListener('mouseout', hide);
+    bar.addEventListener('blur', hide);
   });
 })();
 ";
