@@ -254,7 +254,8 @@ fn experiments_table(results: &Results) -> String {
     };
     html.push_str("<div class=\"scroll\"><table><thead><tr>");
     for name in &header {
-        let _ = write!(html, "<th>{}</th>", escape(name));
+        // A column name may break after an underscore, so that the table fits.
+        let _ = write!(html, "<th>{}</th>", escape(name).replace('_', "_<wbr>"));
     }
     html.push_str("</tr></thead><tbody>");
     for row in rows {
