@@ -148,6 +148,15 @@ fn page_has_one_bar_per_task_row_with_its_facts() {
                     assert!(title.contains(&fact), "{fact:?} in {title:?}");
                 }
                 assert!(title.contains("start: ") && title.contains("end: "));
+                // The first line is the lane's label, drawn from the chart's lanes:
+                // the bar sits in the lane of its own task.
+                let input = field(&row, "input");
+                let label = match workload {
+                    "fibo" => format!("{pool} fib({input})"),
+                    _ => format!("{pool} wait {input} ms"),
+                };
+                let first = title.lines().next().unwrap();
+                assert!(first.ends_with(&format!(": {label}")), "{first:?} for {tag}");
             }
         }
     }
