@@ -1,5 +1,5 @@
-//! Turns the CSVs that `pools` writes into the article's figures, a GIL timeline and
-//! a Perfetto trace.
+//! Turns the CSVs that `pools` writes into the article's figures, a GIL timeline,
+//! a Perfetto trace and `report.html`, a page with a tooltip on every task.
 //!
 //! The claim the figures make, on a 2-core machine: for CPU-bound Fibonacci, the
 //! process pool and Rust's plain thread pool both finish in about half the serial

@@ -156,7 +156,10 @@ fn page_has_one_bar_per_task_row_with_its_facts() {
                     _ => format!("{pool} wait {input} ms"),
                 };
                 let first = title.lines().next().unwrap();
-                assert!(first.ends_with(&format!(": {label}")), "{first:?} for {tag}");
+                assert!(
+                    first.ends_with(&format!(": {label}")),
+                    "{first:?} for {tag}"
+                );
             }
         }
     }
