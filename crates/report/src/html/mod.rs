@@ -94,7 +94,7 @@ pub fn page(results: &Results) -> Result<String, ReportError> {
     Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>report: {dir}</title>\n<style>{STYLE}</style>\n</head>\n\
+         <title>report: {dir}</title>\n{NO_ICON}\n<style>{STYLE}</style>\n</head>\n\
          <body data-task-count=\"{task_count}\">\n<main>\n{body}\n</main>\n\
          <div id=\"tooltip\" role=\"tooltip\" hidden></div>\n<script>{SCRIPT}</script>\n\
          </body>\n</html>\n"
@@ -284,6 +284,10 @@ pub fn escape(text: &str) -> String {
     }
     out
 }
+
+/// An empty icon, inline: without one, a browser asks the server for
+/// `/favicon.ico`, the one request the page would make.
+pub const NO_ICON: &str = r#"<link rel="icon" href="data:,">"#;
 
 /// The page's style: system fonts only, nothing fetched.
 const STYLE: &str = "
