@@ -107,14 +107,14 @@ fn gantt_section(results: &Results, workload: Workload) -> Result<(String, usize
     let chart = Chart::Gantt(workload);
     let id = format!("{workload}-gantt");
     // A chart too big to draw as a PNG is too big for the page too.
-    let lanes = match chart.missing_input(results) {
-        None => chart.lanes(results),
-        Some(_) => None,
+    let missing = chart.missing_input(results);
+    let lanes = if missing.is_none() {
+        chart.lanes(results)
+    } else {
+        None
     };
     let Some(lanes) = lanes else {
-        let why = chart
-            .missing_input(results)
-            .unwrap_or_else(|| format!("no *-{workload}.csv"));
+        let why = missing.unwrap_or_else(|| format!("no *-{workload}.csv"));
         return Ok((
             format!(
                 "<section id=\"{id}\"><h2>{}</h2><p>Not drawn: {}.</p></section>",
@@ -126,8 +126,9 @@ fn gantt_section(results: &Results, workload: Workload) -> Result<(String, usize
     };
     let bars = bar_infos(results, workload, &lanes)?;
     let html = format!(
-        "<section id=\"{id}\"><h2>{}</h2>{}<p class=\"png\">The same chart as \
-         <code>{}.png</code>.</p></section>",
+        "<section id=\"{id}\"><h2>{}</h2>{}<p class=\"png\">Drawn from the same lanes \
+         as <code>{}.png</code>, which <code>report</code> writes with <code>--format \
+         png</code> (the default).</p></section>",
         escape(&lanes.title),
         svg::chart(&lanes, &bars, &lanes.title),
         chart.stem()
