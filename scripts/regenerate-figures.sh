@@ -116,6 +116,7 @@ if $docs; then
   sed -n 's/^wrote \(.*\.png\)$/\1/p' <<<"$drawn" | while read -r png; do
     copy_to_docs "$png"
   done
+  cp "$out/report.html" docs/src/.report.html.tmp && mv docs/src/.report.html.tmp docs/src/report.html && echo "copied docs/src/report.html"
 fi
 
 if $cpython; then

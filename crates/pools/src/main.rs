@@ -412,19 +412,9 @@ impl Session<'_> {
 
     /// The article's speed-up lines, then what they mean on this machine.
     fn conclude(&self) -> anyhow::Result<()> {
-        let experiments = [("fibo", "Fibonacci"), ("get", "HTTP Get")];
-        for (short, title) in experiments {
-            let Some(process) = self.makespan(&format!("process-{short}")) else {
-                continue;
-            };
-            for (pool, name) in [("thread", "Threads"), ("gil", "GIL-threads")] {
-                if let Some(other) = self.makespan(&format!("{pool}-{short}")) {
-                    let speed_up = (other - process) / other * 100.0;
-                    procutil::say_unless_closed!(
-                        "Process vs {name} {title} tasks speed-up = {speed_up:.2}%"
-                    )?;
-                }
-            }
+        let makespan = |pool, workload| self.makespan(&results::layout::tag(pool, workload));
+        for line in results::speedup::lines(makespan) {
+            procutil::say_unless_closed!("{line}")?;
         }
         for sentence in self.explain() {
             procutil::say_unless_closed!("{sentence}")?;

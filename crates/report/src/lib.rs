@@ -1,5 +1,5 @@
-//! Turns the CSVs that `pools` writes into the article's figures, a GIL timeline and
-//! a Perfetto trace.
+//! Turns the CSVs that `pools` writes into the article's figures, a GIL timeline,
+//! a Perfetto trace and `report.html`, a page with a tooltip on every task.
 //!
 //! The claim the figures make, on a 2-core machine: for CPU-bound Fibonacci, the
 //! process pool and Rust's plain thread pool both finish in about half the serial
@@ -27,6 +27,8 @@
 //! - [`chart`]: the figures. Each is built as plain [`chart::lanes::Lanes`] data and
 //!   drawn by one routine, into PNG or SVG bytes.
 //! - [`trace`]: the Chrome trace-event JSON.
+//! - [`html`]: `report.html`, the Gantt charts as SVG with a tooltip per task, the
+//!   speed-up lines and the experiments table, on one page that works offline.
 //! - [`error`]: the one error type, [`ReportError`].
 //! - [`files`]: how an output file is written (atomically, by `results`, under a
 //!   temporary name that carries the writer's pid), how stale temporary files are
@@ -37,6 +39,7 @@
 pub mod chart;
 pub mod error;
 pub mod files;
+pub mod html;
 pub mod load;
 pub mod model;
 pub mod trace;
@@ -93,7 +96,7 @@ pub struct Plan {
 
 /// Decides what to write: every chart whose input is present, in each of `formats`,
 /// then `trace.json`, which needs each task's worker, pid and tid and so is skipped
-/// for the article's own files.
+/// for the article's own files, then `report.html`, which is always written.
 pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
     let mut exporters: Vec<Box<dyn Exporter>> = Vec::new();
     let mut skipped = Vec::new();
@@ -125,6 +128,9 @@ pub fn plan(results: &Results, formats: &[ImageFormat]) -> Plan {
             TraceFile.file_name()
         ));
     }
+    // The page needs nothing the Gantt charts do not: it says itself which of them
+    // it could not draw.
+    exporters.push(Box::new(html::HtmlFile));
     Plan { exporters, skipped }
 }
 
@@ -169,7 +175,8 @@ mod tests {
             names,
             [
                 "process-thread-fibonacci-gantt.png",
-                "process-thread-fibonacci-gantt.svg"
+                "process-thread-fibonacci-gantt.svg",
+                "report.html"
             ]
         );
         let skipped: Vec<&str> = plan

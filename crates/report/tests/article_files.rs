@@ -101,10 +101,11 @@ fn draws_both_gantt_charts_from_the_articles_files() {
         file_names(&out),
         [
             "process-thread-fetch-gantt.png",
-            "process-thread-fibonacci-gantt.png"
+            "process-thread-fibonacci-gantt.png",
+            "report.html"
         ]
     );
-    for name in file_names(&out) {
+    for name in file_names(&out).iter().filter(|n| n.ends_with(".png")) {
         let image = decode_png(&out.join(name));
         assert!(image.width > 0 && image.height > 0);
         assert_eq!(image.pixels.len(), (image.width * image.height) as usize);
@@ -128,6 +129,9 @@ fn draws_both_gantt_charts_from_the_articles_files() {
         .map(|tag| csv_rows(&input.join(format!("{tag}.csv"))))
         .sum();
     assert_eq!(rows, 32);
+    // The page has a bar for every task (`tests/html.rs` checks the rest).
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<body data-task-count=\"32\">"));
     assert!(
         stdout.contains(&format!("read {rows} tasks from 4 experiments")),
         "{stdout}"

@@ -8,11 +8,13 @@
 //! they are. Without `python3` on the PATH the CPython test prints why it skipped
 //! and passes; the refusal test needs no Python.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 #[allow(dead_code)] // each test file uses a different part of the shared helpers
 mod common;
+
+use common::{run, workspace_binary};
 
 /// Whether a `python3` that runs is on the PATH.
 fn has_python3() -> bool {
@@ -20,40 +22,6 @@ fn has_python3() -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|out| out.status.success())
-}
-
-/// A binary of another package of this workspace, from this build, built first if
-/// need be. (`Command::cargo_bin` finds only this package's own binaries; see
-/// `tests/cpython.rs`.)
-fn workspace_binary(package: &str) -> PathBuf {
-    let test = std::env::current_exe().unwrap();
-    let mut dir = test.parent().unwrap();
-    if dir.ends_with("deps") {
-        dir = dir.parent().unwrap();
-    }
-    let path = dir.join(package);
-    if !path.is_file() {
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "--quiet", "-p", package, "--bin", package]);
-        if path.parent().is_some_and(|dir| dir.ends_with("release")) {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build -p {package} failed");
-    }
-    assert!(path.is_file(), "no {package} binary at {}", path.display());
-    path
-}
-
-/// Runs `program` with `args`, failing the test with its output if it fails.
-fn run(program: &mut Command) {
-    let out = program.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Rust's side, written by the real `pools`: six tiny Fibonacci inputs on the process

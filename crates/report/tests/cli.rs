@@ -21,11 +21,12 @@ fn all_outputs() -> Vec<String> {
         .flat_map(|c| [format!("{}.png", c.stem()), format!("{}.svg", c.stem())])
         .collect();
     names.push("trace.json".to_owned());
+    names.push("report.html".to_owned());
     names.sort();
     names
 }
 
-/// A full run writes every chart in both formats plus the trace, says so one line
+/// A full run writes every chart in both formats plus the trace and the page, says so one line
 /// per file, and leaves no temporary file behind.
 #[test]
 fn draws_every_figure_and_says_so() {
@@ -43,7 +44,7 @@ fn draws_every_figure_and_says_so() {
         assert!(stdout.lines().any(|l| l == line), "{line:?} in {stdout}");
     }
     let last = stdout.lines().last().unwrap();
-    assert!(last.starts_with("done: 15 files in "), "{last}");
+    assert!(last.starts_with("done: 16 files in "), "{last}");
 }
 
 /// The Gantt PNG has the documented size, and each pool's bars are there, in its
@@ -252,6 +253,7 @@ fn draws_only_what_is_present() {
         [
             "get-workers.svg",
             "process-thread-fetch-gantt.svg",
+            "report.html",
             "trace.json"
         ]
     );
@@ -314,6 +316,10 @@ fn too_many_tasks_skip_the_gantt_chart() {
             .join("process-thread-fibonacci-gantt.png")
             .exists()
     );
+    // The page says so too, and has no bar.
+    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("Not drawn: 601 tasks are too many"), "{html}");
+    assert!(html.contains("<body data-task-count=\"0\">"));
 }
 
 /// Replaces field `column` (0-based) of line `line` (1-based, the header is 1) of

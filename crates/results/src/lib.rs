@@ -25,6 +25,7 @@
 //!   is formatted.
 //! - [`read`]: opening, header checks, the line limit, and the [`Dialect`] seam
 //!   where a reader accepts foreign files: the article's 5-column CSVs.
+//! - [`speedup`]: the article's speed-up lines, for `pools` and `report` alike.
 //! - [`atomic`]: the atomic write, the temporary-file names that carry the writer's
 //!   pid, the clean-up of a killed writer's files, and [`HoldSignals`].
 
@@ -33,6 +34,7 @@ pub mod kinds;
 pub mod layout;
 pub mod read;
 pub mod records;
+pub mod speedup;
 
 pub use atomic::{HoldSignals, TempFiles, WriteError};
 pub use kinds::{Pool, UnknownName, Workload};

@@ -14,6 +14,10 @@
 //! (`scripts/cpython_experiment.py`), each pool's makespan over its own serial time,
 //! and prints both languages' ratios and speed-ups.
 //!
+//! Beside the figures it writes `report.html`: the two Gantt charts with a tooltip
+//! on every task, the speed-up lines and the experiments table, on one page that
+//! needs no network (see `report::html`).
+//!
 //! Prints one line per file written, then a summary. Bad input (a missing folder,
 //! no CSVs, a malformed row) is one `Error:` line naming the file and line, and a
 //! non-zero exit; no output file is left half-written. Ctrl-C (SIGINT) or SIGTERM
@@ -29,8 +33,10 @@ use clap::Parser;
 use report::ImageFormat;
 
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
-/// a Perfetto trace of it; or draw the two Gantt charts from the article's own CSV
-/// files; or, with --beside, CPython's run beside Rust's.
+/// a Perfetto trace of it and report.html (the Gantt charts with a tooltip per task,
+/// the speed-up lines and the experiments table, on one page that works offline); or
+/// draw the two Gantt charts and report.html from the article's own CSV files; or,
+/// with --beside, CPython's run beside Rust's.
 #[derive(Debug, Parser)]
 #[command(
     version,
@@ -51,7 +57,8 @@ struct Cli {
     #[arg(long = "in", value_name = "DIR", default_value = "results")]
     input: PathBuf,
 
-    /// Folder to write the figures and trace.json into (created if missing). Stale
+    /// Folder to write the figures, trace.json and report.html into (created if
+    /// missing). Stale
     /// temporary files of killed report runs (.report-PID-XXXXXX.tmp) are removed.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,

@@ -175,7 +175,7 @@ impl Side {
     /// The article's speed-up of processes over threads, in percent:
     /// `(threads − processes) / threads × 100`.
     pub fn speed_up(&self) -> f64 {
-        (self.threads - self.processes) / self.threads * 100.0
+        results::speedup::percent(self.processes, self.threads)
     }
 
     /// The line `report` prints for this side: the serial time, both ratios, and the

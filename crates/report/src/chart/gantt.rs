@@ -9,7 +9,7 @@
 
 use super::lanes::{Bar, Lane, Lanes};
 use super::{per_pool_chart, pool_color};
-use crate::model::{Results, Workload};
+use crate::model::{Experiment, Results, TaskRow, Workload};
 
 /// Builds the Gantt chart of one workload, or `None` if no pool ran it.
 ///
@@ -22,14 +22,10 @@ use crate::model::{Results, Workload};
 /// from the tasks: the article's own way of plotting them.
 pub fn gantt(results: &Results, workload: Workload) -> Option<Lanes> {
     let ids = results.has_task_ids();
-    let title = match workload {
-        Workload::Fibo => "Fibonacci (CPU-bound): each task from start to end, per pool",
-        Workload::Get => "HTTP fetch (waiting): each task from start to end, per pool",
-    };
     per_pool_chart(
         results,
         workload,
-        title,
+        title(workload),
         "tasks, in order of start",
         |experiment, origin| {
             let color = pool_color(experiment.pool);
@@ -64,4 +60,26 @@ pub fn gantt(results: &Results, workload: Workload) -> Option<Lanes> {
         }
         lanes
     })
+}
+
+/// The chart's title.
+pub fn title(workload: Workload) -> &'static str {
+    match workload {
+        Workload::Fibo => "Fibonacci (CPU-bound): each task from start to end, per pool",
+        Workload::Get => "HTTP fetch (waiting): each task from start to end, per pool",
+    }
+}
+
+/// The task behind each lane of [`gantt`], in lane order: lane `i` of the chart is
+/// item `i`, with the experiment it belongs to. `report.html` reads a bar's tooltip
+/// from it (see [`crate::html`]).
+pub fn tasks_in_lane_order(
+    results: &Results,
+    workload: Workload,
+) -> impl Iterator<Item = (&Experiment, &TaskRow)> {
+    // The same walk as `per_pool_chart` and the closure above: pools in chart
+    // order, each pool's tasks in the order `load` sorted them (by start).
+    results
+        .for_workload(workload)
+        .flat_map(|experiment| experiment.tasks.iter().map(move |task| (experiment, task)))
 }

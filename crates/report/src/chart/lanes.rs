@@ -98,6 +98,16 @@ impl Lanes {
         )
     }
 
+    /// The x range the axis shows: [`Lanes::x_range`], unless that is empty. A run
+    /// whose tasks all took no measurable time would give an empty axis, which
+    /// cannot be drawn: it shows one unit instead.
+    pub fn visible_x_range(&self) -> Range<f64> {
+        match self.x_range.end - self.x_range.start {
+            span if span.is_finite() && span > 0.0 => self.x_range.clone(),
+            _ => self.x_range.start..self.x_range.start + 1.0,
+        }
+    }
+
     /// Height of the title, legend and note strip, in pixels.
     fn header_px(&self) -> u32 {
         HEADER_PX + if self.note.is_some() { NOTE_PX } else { 0 }
@@ -119,12 +129,7 @@ impl Lanes {
         }
 
         let n = self.lanes.len() as f64;
-        // A run whose tasks all took no measurable time would give an empty axis,
-        // which cannot be drawn: show one unit instead.
-        let x_range = match self.x_range.end - self.x_range.start {
-            span if span.is_finite() && span > 0.0 => self.x_range.clone(),
-            _ => self.x_range.start..self.x_range.start + 1.0,
-        };
+        let x_range = self.visible_x_range();
         let span = x_range.end - x_range.start;
         let decimals = tick_decimals(span);
         let x_format = |v: &f64| format!("{v:.decimals$}");
@@ -298,7 +303,7 @@ impl Lanes {
 /// How many decimals the x axis labels need so that neighbouring ticks never print
 /// the same number. About 12 ticks share `span`, at steps of 1, 2 or 5 times a
 /// power of ten, so a span under 2 needs two decimals, under 0.2 three, and so on.
-fn tick_decimals(span: f64) -> usize {
+pub(crate) fn tick_decimals(span: f64) -> usize {
     if span >= 20.0 {
         0
     } else if span >= 2.0 {
@@ -362,7 +367,7 @@ fn next_starts(bars: &[Bar]) -> Vec<Option<f64>> {
 }
 
 /// Black or white, whichever reads better on `fill`.
-fn ink_on(fill: RGBColor) -> RGBColor {
+pub(crate) fn ink_on(fill: RGBColor) -> RGBColor {
     let RGBColor(r, g, b) = fill;
     let luma = 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b);
     if luma > 150.0 { BLACK } else { WHITE }

@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: the binary, the fixture, and PNG
-//! decoding.
+//! Helpers shared by the integration tests: the binary, the fixture, PNG
+//! decoding, and the workspace's other binaries (`pools`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -87,4 +87,40 @@ pub fn decode_png(path: &Path) -> Rgb {
 /// Number of data rows (lines after the header) in a CSV.
 pub fn csv_rows(path: &Path) -> usize {
     fs::read_to_string(path).unwrap().lines().count() - 1
+}
+
+/// A binary of another package of this workspace, from this build, built first if
+/// need be. (`Command::cargo_bin` finds only this package's own binaries; see
+/// `tests/cpython.rs`.)
+#[allow(dead_code)] // not every test file runs another package's binary
+pub fn workspace_binary(package: &str) -> PathBuf {
+    let test = std::env::current_exe().unwrap();
+    let mut dir = test.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap();
+    }
+    let path = dir.join(package);
+    if !path.is_file() {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "--quiet", "-p", package, "--bin", package]);
+        if path.parent().is_some_and(|dir| dir.ends_with("release")) {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "cargo build -p {package} failed");
+    }
+    assert!(path.is_file(), "no {package} binary at {}", path.display());
+    path
+}
+
+/// Runs `program` with `args`, failing the test with its output if it fails.
+#[allow(dead_code)]
+pub fn run(program: &mut std::process::Command) {
+    let out = program.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
