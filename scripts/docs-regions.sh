@@ -20,8 +20,15 @@
 # scripts/regenerate-figures.sh --docs calls this; it needs only awk.
 set -euo pipefail
 
+usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//'; }
+for arg in "$@"; do
+  if [[ $arg == -h || $arg == --help ]]; then
+    usage
+    exit 0
+  fi
+done
 if [[ $# -ne 3 ]]; then
-  sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+  usage >&2
   exit 2
 fi
 results=$1
