@@ -135,8 +135,9 @@ awk -F, '
     n = 0
     for (w in workers) n++
     for (w = 0; w < n; w++) {
-      printf "| %d | %.1f ms | %.1f ms | %d | %.1f ms |\n", w, (first_task[w] - t0) * 1000,
-        (first_hold[w] - t0) * 1000, count[w], longest[w] * 1000
+      task = (w in first_task) ? sprintf("%.1f ms", (first_task[w] - t0) * 1000) : "none: no input was left"
+      wait = (count[w] > 1) ? sprintf("%.1f ms", longest[w] * 1000) : "-"
+      printf "| %d | %s | %.1f ms | %d | %s |\n", w, task, (first_hold[w] - t0) * 1000, count[w], wait
     }
     printf "\n%d holds, %d hand-overs from one thread to another; %d of the hand-overs went to the thread that had waited longest.\n", holds, handovers, fifo
   }
