@@ -45,7 +45,12 @@ trap 'rm -rf "$regions"' EXIT
   echo '```'
 } >"$regions/pools-output"
 
-# One row per experiment, from experiments.csv (read by column name).
+# The machine, then one row per experiment, from experiments.csv (read by column name).
+cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1)
+{
+  echo "Measured on $(nproc) CPUs (${cpu:-unknown model}), Linux $(uname -r), release build, default flags:"
+  echo
+} >"$regions/experiments"
 awk -F, '
   NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
   {
@@ -56,7 +61,7 @@ awk -F, '
     print "| run | makespan | voluntary switches | involuntary switches | GIL switches |"
     print "|---|---|---|---|---|"
   }
-' "$results/experiments.csv" >"$regions/experiments"
+' "$results/experiments.csv" >>"$regions/experiments"
 
 # When each Fibonacci task ran in each pool, in seconds since that pool began.
 awk -F, '
