@@ -249,14 +249,14 @@ fn explain_get(runs: &[RunFacts], cores: usize) -> Option<String> {
         };
         ("each pool".to_owned(), took)
     };
-    let at_once = if least == most {
-        format!("at most {least}")
-    } else {
-        format!("at most {least} to {most}")
+    let at_once = match (least, most) {
+        (1, 1) => "at most 1 was".to_owned(),
+        _ if least == most => format!("at most {least} were"),
+        _ => format!("at most {least} to {most} were"),
     };
     let mut sentence = format!(
-        "The {} HTTP tasks add up to {:.2} s of waiting, yet {pools} took {took}: {at_once} \
-         were in progress at once",
+        "The {} HTTP tasks add up to {:.2} s of waiting, and {pools} took {took}: {at_once} in \
+         progress at once",
         first.tasks.len(),
         first.task_seconds(),
     );

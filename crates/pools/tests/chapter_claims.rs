@@ -86,6 +86,7 @@ fn run_gil_pool() -> tempfile::TempDir {
     dir
 }
 
+/// Every claim of the module header, on one run of the GIL pool.
 #[test]
 fn the_chapters_claims_hold_on_a_fresh_run() {
     let dir = run_gil_pool();

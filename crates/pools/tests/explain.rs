@@ -150,7 +150,13 @@ impl Run {
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((pool, makespan)) = fastest {
                 let ratio = self.number_after("It took ");
-                assert!((ratio - gil / makespan).abs() < 0.011, "{out}");
+                // Both makespans are rounded to the microsecond in the files, which
+                // moves the ratio of two short runs by more than its last digit.
+                let expected = gil / makespan;
+                assert!(
+                    (ratio - expected).abs() < 0.011 + expected * 2e-6 / makespan,
+                    "{out}"
+                );
                 let printed = self.number_after(&format!("as long as the {pool} pool ("));
                 assert!((printed - makespan).abs() < 0.0011, "{out}");
                 let tasks_peak = peak(&self.tasks(&format!("{pool}-fibo")));
@@ -212,7 +218,9 @@ impl Run {
             .map(|p| peak(&self.tasks(&format!("{p}-get"))))
             .collect();
         let (least, most) = (*peaks.iter().min().unwrap(), *peaks.iter().max().unwrap());
-        if least == most {
+        if least == 1 && most == 1 {
+            assert!(self.says("at most 1 was in progress at once"), "{out}");
+        } else if least == most {
             assert!(
                 self.says(&format!("at most {least} were in progress at once")),
                 "{out}"
@@ -318,4 +326,26 @@ fn the_gil_is_compared_with_the_pool_that_ran() {
     run.check(cores());
     assert!(run.says("as long as the thread pool ("), "{}", run.stdout);
     assert!(!run.says("speed-up"), "{}", run.stdout);
+}
+
+/// One worker on waits: one wait at a time, said in the singular.
+#[test]
+fn with_one_worker_the_waits_take_turns() {
+    let run = Run::new(&[
+        "--experiment",
+        "get",
+        "--pools",
+        "thread,gil",
+        "--workers",
+        "1",
+        "--get-inputs",
+        "10,20,30",
+    ]);
+    run.check(cores());
+    assert!(
+        run.says("at most 1 was in progress at once"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.says("overlapped too"), "{}", run.stdout);
 }
