@@ -26,7 +26,9 @@ Runs every experiment and draws every figure into results/.
 
 Options:
   --docs      also copy the PNG figures into docs/img/, where the tutorial embeds them
-              (with --cpython, cpython-vs-rust.png too)
+              (with --cpython, cpython-vs-rust.png too), and rewrite the generated
+              regions of chapters 3 and 4 (sample output, tables) from the same run
+              (scripts/docs-regions.sh)
   --svg       also draw an SVG of every chart (next to the PNGs in results/)
   --cpython   then run the same experiment on CPython (needs python3; ~15 s more):
               its CSVs into results/cpython/, its figures into results/cpython-figures/,
@@ -86,7 +88,10 @@ cargo build --release -p pools -p report
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 echo "== pools: every experiment into $out/"
-"$bin/pools" --experiment all --out "$out"
+# Kept, for --docs: chapter 3 shows this output, beside the figures of this same run.
+pools_output=$(mktemp)
+trap 'rm -f "$pools_output"' EXIT
+"$bin/pools" --experiment all --out "$out" 2>&1 | tee "$pools_output"
 
 echo "== pools --cpus 1, then --cpus 2: the same two tasks on one core, then on two"
 for cpus in 1 2; do
@@ -117,6 +122,8 @@ if $docs; then
     copy_to_docs "$png"
   done
   cp "$out/report.html" docs/src/.report.html.tmp && mv docs/src/.report.html.tmp docs/src/report.html && echo "copied docs/src/report.html"
+  echo "== docs/src: chapters 3 and 4's sample output and tables, from the same run"
+  scripts/docs-regions.sh "$out" "$pools_output" docs/src
 fi
 
 if $cpython; then

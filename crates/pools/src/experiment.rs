@@ -44,6 +44,9 @@ pub struct Outcome<O> {
     pub tasks: Vec<TaskResult<O>>,
     /// For the GIL pool: every interval a worker held the lock. Empty otherwise.
     pub held: Vec<HeldInterval>,
+    /// CPU seconds (user and system) that this process and the workers it reaped
+    /// spent during the run: divided by the makespan, how many cores it kept busy.
+    pub cpu_seconds: f64,
 }
 
 /// Runs `task` over `inputs` on a fresh pool built from `config`, tagging the run
@@ -112,14 +115,16 @@ pub fn run<T: Task>(
         record,
         tasks,
         held,
+        cpu_seconds: (after.cpu_seconds - before.cpu_seconds).max(0.0),
     })
 }
 
-/// Context-switch counters of this process plus its reaped children.
+/// Context-switch counters and CPU time of this process plus its reaped children.
 #[derive(Debug, Clone, Copy)]
 struct Switches {
     voluntary: u64,
     involuntary: u64,
+    cpu_seconds: f64,
 }
 
 impl Switches {
@@ -127,14 +132,20 @@ impl Switches {
         let mut total = Switches {
             voluntary: 0,
             involuntary: 0,
+            cpu_seconds: 0.0,
         };
         for who in [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN] {
             if let Ok(usage) = getrusage(who) {
                 // `getrusage` counts are never negative.
                 total.voluntary += usage.voluntary_context_switches().max(0) as u64;
                 total.involuntary += usage.involuntary_context_switches().max(0) as u64;
+                total.cpu_seconds += seconds(usage.user_time()) + seconds(usage.system_time());
             }
         }
         total
     }
+}
+
+fn seconds(t: nix::sys::time::TimeVal) -> f64 {
+    t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6
 }

@@ -26,6 +26,8 @@
 //! - [`timeout`]: the task timeout: a worker process past it is killed; a thread
 //!   cannot be, so the program ends.
 //! - [`experiment`]: run one pool over one set of inputs and record what happened.
+//! - [`explain`]: the sentences `pools` prints after its timings, each derived from
+//!   the run's own measurements.
 //! - [`output`]: write the CSV files, atomically, in the format the `results` crate
 //!   defines (and `report` reads with).
 //! - [`spec`]: parse input SPECs such as `34..42` or `1000..1800:100`.
@@ -42,6 +44,7 @@ compile_error!("the pools crate uses fork, prctl and /proc, and runs on Linux on
 pub mod cores;
 pub mod executor;
 pub mod experiment;
+pub mod explain;
 pub mod gil;
 pub mod limits;
 pub mod output;

@@ -20,6 +20,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use pools::cores::{self, CoreSampledFibonacci};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
+use pools::explain::{self as explanation, RunFacts};
 use pools::output::{self, Experiments, OutDir};
 use pools::{
     Fibonacci, HttpFetch, NoGil, PoolKind, Registered, StartMethod, Task, TaskRecord, limits,
@@ -297,6 +298,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         task_timeout,
         records: Vec::new(),
         experiments,
+        facts: Vec::new(),
     };
     if let Some(plan) = &fib {
         if cli.serial {
@@ -330,6 +332,8 @@ struct Session<'a> {
     records: Vec<ExperimentRecord>,
     /// `experiments.csv`: this run's rows and the earlier ones it keeps.
     experiments: Experiments,
+    /// What this run measured, for the explanation it prints.
+    facts: Vec<RunFacts>,
 }
 
 impl Session<'_> {
@@ -369,8 +373,13 @@ impl Session<'_> {
             let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;
             progress.finish_and_clear();
             let record = outcome.record;
+            // Process workers are started by a start method, which the line names.
+            let started_by = match kind {
+                PoolKind::Process => format!(" started by {}", self.cli.start_method),
+                PoolKind::Thread | PoolKind::Gil => String::new(),
+            };
             procutil::say_unless_closed!(
-                "Run experiment {kind}: running {} over {} among {} workers ... {:.3} s",
+                "Run experiment {kind}: running {} over {} among {} workers{started_by} ... {:.3} s",
                 T::NAME,
                 abbreviate(&plan.inputs),
                 plan.workers,
@@ -395,6 +404,18 @@ impl Session<'_> {
                 output::write_held(&layout::held_file(out, workload), &outcome.held)?;
             }
             more(out, kind, &tasks)?;
+            let facts = RunFacts::new(
+                kind,
+                short,
+                plan.workers,
+                record.makespan,
+                tasks.iter().map(|t| (t.start, t.end)),
+                outcome.held.iter().map(|h| (h.acquired_at, h.released_at)),
+            )
+            .with_cpu_seconds(outcome.cpu_seconds);
+            self.facts
+                .retain(|f| !(f.pool == kind && f.workload == short));
+            self.facts.push(facts);
             self.experiments.put(&record);
             self.experiments.write()?;
             self.records.retain(|r| r.tag != record.tag);
@@ -423,41 +444,11 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// One or two plain sentences on what the numbers show.
+    /// Plain sentences on what the numbers show, each derived from this run's
+    /// measurements (see [`pools::explain`]).
     fn explain(&self) -> Vec<String> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut sentences = Vec::new();
-        let fib = |pool: &str| self.makespan(&format!("{pool}-fibo"));
-        if let (Some(gil), Some(parallel)) = (fib("gil"), fib("process").or(fib("thread"))) {
-            let ratio = gil / parallel;
-            sentences.push(if ratio >= 1.2 {
-                format!(
-                    "On this {cores}-core machine the CPU-bound tasks took {ratio:.1}x as long under \
-                     the simulated GIL: only the thread holding it computes, while processes and \
-                     Rust's GIL-free threads use every core."
-                )
-            } else {
-                format!(
-                    "Under the simulated GIL the CPU-bound tasks took {ratio:.1}x as long as in the \
-                     parallel pools: on {cores} core(s), with tasks this small, start-up and \
-                     hand-over costs hide the GIL's effect."
-                )
-            });
-        }
-        let waits: Vec<f64> = ["process", "thread", "gil"]
-            .iter()
-            .filter_map(|p| self.makespan(&format!("{p}-get")))
-            .collect();
-        if let (Some(min), Some(max)) = (
-            waits.iter().copied().reduce(f64::min),
-            waits.iter().copied().reduce(f64::max),
-        ) {
-            sentences.push(format!(
-                "The HTTP waits took {min:.2}-{max:.2} s in every pool, GIL or not: a thread \
-                 that waits needs no core, so the waits overlap."
-            ));
-        }
-        sentences
+        explanation::explain(&self.facts, cores)
     }
 }
 

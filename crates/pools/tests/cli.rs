@@ -60,7 +60,7 @@ fn run_ok(args: &[&str]) -> (tempfile::TempDir, u32, String) {
 fn fib_run_writes_files_with_the_right_pids() {
     let (dir, parent, stdout) = run_ok(&["--experiment", "fib", "--fib-inputs", "20..26"]);
     assert!(stdout.contains(
-        "Run experiment process: running fibonacci over [20, …, 25] among 6 workers ..."
+        "Run experiment process: running fibonacci over [20, …, 25] among 6 workers started by fork ..."
     ));
     assert!(stdout.contains("Process vs Threads Fibonacci tasks speed-up = "));
     assert!(stdout.contains("Process vs GIL-threads Fibonacci tasks speed-up = "));
