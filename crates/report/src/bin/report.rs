@@ -39,7 +39,7 @@ use report::ImageFormat;
                   to 2100, and each per-task CSV must agree with its row in \
                   experiments.csv. A folder that a pools run is writing is refused, and so \
                   is one that mixes pools' files with the article's.\n\n\
-                  Example: report --in results --out docs/img --format png,svg"
+                  Example: report --in results --out docs/src/img --format png,svg"
 )]
 struct Cli {
     /// Folder with the CSVs written by `pools --out DIR` (refused while a pools run
