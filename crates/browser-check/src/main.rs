@@ -92,26 +92,17 @@ fn run(args: &Args) -> Result<()> {
     }
 
     let base = serve::start(site).context("cannot serve the site on 127.0.0.1")?;
-    let browser = launch(&args.chromium)?;
-    let tab = browser.new_tab().context("cannot open a tab")?;
-    tab.set_default_timeout(Duration::from_secs(args.page_timeout));
-    let errors = Errors::default();
-    errors
-        .attach(&tab)
-        .context("cannot listen to the tab's errors")?;
-
-    let mut reports: BTreeMap<String, PageReport> = BTreeMap::new();
-    for page in &pages {
-        let shot = shots.join(shot_name(page));
-        let report = check::visit(&tab, &errors, &format!("{base}{page}"), &shot)
-            .with_context(|| format!("{page}: the browser could not check it"))?;
-        reports.insert(page.clone(), report);
-    }
-    for (page, broken) in check::broken_links(site, &base, &reports) {
-        if let Some(report) = reports.get_mut(&page) {
-            report.problems.extend(broken);
-        }
-    }
+    let profile = tempfile::Builder::new()
+        .prefix("browser-check-profile-")
+        .tempdir()
+        .context("cannot make a temporary folder for the browser's profile")?;
+    let browser = launch(&args.chromium, profile.path())?;
+    let outcome = check_pages(&browser, site, &base, &pages, &shots, args.page_timeout);
+    // Dropping the browser kills Chromium's main process; its helpers may still be
+    // writing to the profile for a moment, so the folder's removal is retried.
+    drop(browser);
+    remove_profile(profile);
+    let reports = outcome?;
 
     let mut failed = 0;
     for (page, report) in &reports {
@@ -145,9 +136,56 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Starts Chromium headless, offline and with a new, empty profile (made in a temporary
-/// folder by `headless_chrome`, and removed when the browser is dropped).
-fn launch(chromium: &Path) -> Result<Browser> {
+/// Visits every page in one tab, then checks the links between them.
+fn check_pages(
+    browser: &Browser,
+    site: &Path,
+    base: &str,
+    pages: &[String],
+    shots: &Path,
+    page_timeout: u64,
+) -> Result<BTreeMap<String, PageReport>> {
+    let tab = browser.new_tab().context("cannot open a tab")?;
+    tab.set_default_timeout(Duration::from_secs(page_timeout));
+    let errors = Errors::default();
+    errors
+        .attach(&tab)
+        .context("cannot listen to the tab's errors")?;
+
+    let mut reports: BTreeMap<String, PageReport> = BTreeMap::new();
+    for page in pages {
+        let shot = shots.join(shot_name(page));
+        let report = check::visit(&tab, &errors, &format!("{base}{page}"), &shot)
+            .with_context(|| format!("{page}: the browser could not check it"))?;
+        reports.insert(page.clone(), report);
+    }
+    for (page, broken) in check::broken_links(site, base, &reports) {
+        if let Some(report) = reports.get_mut(&page) {
+            report.problems.extend(broken);
+        }
+    }
+
+    Ok(reports)
+}
+
+/// Removes the browser's profile folder, trying again for up to two seconds while
+/// Chromium's helper processes finish writing to it.
+fn remove_profile(profile: tempfile::TempDir) {
+    let path = profile.keep();
+    for _ in 0..20 {
+        if std::fs::remove_dir_all(&path).is_ok() || !path.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "warning: could not remove the browser profile {}",
+        path.display()
+    );
+}
+
+/// Starts Chromium headless, offline, with a new, empty profile in `profile`.
+fn launch(chromium: &Path, profile: &Path) -> Result<Browser> {
     // Without these, Chromium keeps trying the network (updates, QUIC, sync): on a
     // closed network that is a flood of refused connections in the log.
     let quiet = [
@@ -163,6 +201,7 @@ fn launch(chromium: &Path) -> Result<Browser> {
         // CI runs as root, where Chromium's sandbox refuses to start.
         sandbox: false,
         enable_gpu: false,
+        user_data_dir: Some(profile.to_path_buf()),
         window_size: Some((1280, 900)),
         idle_browser_timeout: Duration::from_secs(300),
         args: quiet.iter().map(OsStr::new).collect(),
