@@ -11,10 +11,10 @@
 # cost of the GIL on both sides: the Rust GIL pool against CPython's threads, each
 # against the serial time of the same inputs (`pools` and `scripts/bench_peers.py
 # gil`, in turns). Then it joins every figure with its peer's and prints one table.
-# See docs/benchmarks.md.
+# See docs/src/benchmarks.md.
 #
 # Writes results/bench.csv (the table) and results/bench-raw/*.csv (every figure with
-# its individual runs); with --docs, also docs/benchmarks.md (the table, the machine,
+# its individual runs); with --docs, also docs/src/benchmarks.md (the table, the machine,
 # the load it ran under and how to reproduce it). A run that fails, or a burst that
 # is capped or not all answered 200, aborts the script, except against Python's
 # server, where each one is counted and the page says how many.
@@ -41,7 +41,7 @@ Options:
               alone before a pools section or CPU-bound run (default 30)
   --quick     one run per figure, no 10,000-request burst against Python, no e2e
   --no-e2e    skip timing scripts/regenerate-figures.sh
-  --docs      also write docs/benchmarks.md: the table, the machine, how to reproduce
+  --docs      also write docs/src/benchmarks.md: the table, the machine, how to reproduce
   --gil-only  only the GIL-cost section (Rust's GIL pool and CPython's threads, each
               against its serial time; at least 5 rounds), then its summary
   -h, --help  print this help and exit
@@ -557,7 +557,7 @@ echo "$missed figure(s) missed their target. Raw runs: $raw/"
 $docs || exit 0
 
 # ---------------------------------------------------------------------------------
-# docs/benchmarks.md: the table above, how each figure was obtained, the machine and
+# docs/src/benchmarks.md: the table above, how each figure was obtained, the machine and
 # the load it ran under, and how to get it again. Every figure comes from this run.
 model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 python_version=$(python3 --version 2>&1 || echo "none")
@@ -614,7 +614,7 @@ done
 took=$(($(date +%s) - started_at))
 nproc_count=$(nproc)
 
-cat >docs/benchmarks.md <<DOC
+cat >docs/src/benchmarks.md <<DOC
 # Benchmarks: the pools against Python and rayon
 
 <!-- Written by scripts/bench.sh --docs. Edit the script, not this page. -->
@@ -773,4 +773,4 @@ This run took ${took} s with the arguments above, its build step included; a bus
 the pools benchmark wait longer (see \`--quiet-wait\`). Before taking figures, check
 that the machine is otherwise idle (\`uptime\`).
 DOC
-echo "wrote docs/benchmarks.md"
+echo "wrote docs/src/benchmarks.md"

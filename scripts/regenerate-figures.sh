@@ -15,7 +15,7 @@
 set -euo pipefail
 
 # Work from the repository root, wherever the script is called from, so that the
-# relative paths below (target/, results/, docs/img/) always mean the same thing.
+# relative paths below (target/, results/, docs/src/img/) always mean the same thing.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
@@ -25,7 +25,7 @@ Usage: scripts/regenerate-figures.sh [--docs] [--svg] [--cpython]
 Runs every experiment and draws every figure into results/.
 
 Options:
-  --docs      also copy the PNG figures into docs/img/, where the tutorial embeds them
+  --docs      also copy the PNG figures into docs/src/img/, where the tutorial embeds them
               (with --cpython, cpython-vs-rust.png too), and rewrite the generated
               regions of chapters 3 and 4 (sample output, tables) from the same run
               (scripts/docs-regions.sh)
@@ -105,19 +105,19 @@ echo "== report: every chart into $out/"
 drawn=$("$bin/report" --in "$out" --out "$out" --format "$formats")
 echo "$drawn"
 
-# Copies one PNG into docs/img/: to a temporary name first, then renamed, so that
-# docs/img never holds half a file.
+# Copies one PNG into docs/src/img/: to a temporary name first, then renamed, so that
+# docs/src/img never holds half a file.
 copy_to_docs() {
   local name
   name=$(basename "$1")
-  mkdir -p docs/img
-  cp "$1" "docs/img/.$name.tmp"
-  mv "docs/img/.$name.tmp" "docs/img/$name"
-  echo "copied docs/img/$name"
+  mkdir -p docs/src/img
+  cp "$1" "docs/src/img/.$name.tmp"
+  mv "docs/src/img/.$name.tmp" "docs/src/img/$name"
+  echo "copied docs/src/img/$name"
 }
 
 if $docs; then
-  echo "== docs/img: the figures the tutorial embeds"
+  echo "== docs/src/img: the figures the tutorial embeds"
   sed -n 's/^wrote \(.*\.png\)$/\1/p' <<<"$drawn" | while read -r png; do
     copy_to_docs "$png"
   done
@@ -150,7 +150,7 @@ fi
 echo
 echo "Figures and data are in $out/ (charts: $out/*.png, trace: $out/trace.json)."
 if $docs; then
-  echo "The tutorial's copies are in docs/img/."
+  echo "The tutorial's copies are in docs/src/img/."
 fi
 if $cpython; then
   echo "CPython's data is in $cpython_out/, its figures in $cpython_figures/"

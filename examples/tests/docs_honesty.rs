@@ -173,7 +173,7 @@ fn pages() -> Vec<PathBuf> {
     for target in targets() {
         pages.push(target.src.clone());
     }
-    // docs/src/benchmarks.md is a link to docs/benchmarks.md: check (and name) it once.
+    // A page reached by two paths (a link) is checked, and named, once.
     let mut pages: Vec<PathBuf> = pages.iter().filter_map(|p| p.canonicalize().ok()).collect();
     pages.sort();
     pages.dedup();

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! **The claims**, each with the target the table checks. The measured figures, and
-//! Python's `concurrent.futures` on the same work, are in `docs/benchmarks.md`
+//! Python's `concurrent.futures` on the same work, are in `docs/src/benchmarks.md`
 //! (written by `scripts/bench.sh --docs`); this comment quotes none of them, so that
 //! it cannot disagree with the last run.
 //!
