@@ -94,9 +94,9 @@ struct RaceArgs {
     #[arg(long, value_name = "N")]
     processes: Option<u32>,
 
-    /// How many times each one adds 1 (1 to 100000000; N × M at most 100000000).
-    #[arg(long, value_name = "M", default_value_t = isolation_demo::race::DEFAULT_INCREMENTS)]
-    increments: u64,
+    /// How many times each one adds 1 (1 to 1000000000; N × M at most 1000000000) [default: 80000000 / N].
+    #[arg(long, value_name = "M")]
+    increments: Option<u64>,
 
     /// Race threads of this one process instead of processes, for comparison.
     #[arg(long)]
@@ -116,7 +116,7 @@ struct RaceArgs {
         long = isolation_demo::race::PARTICIPANT_FLAG,
         hide = true,
         value_name = "PARENT_PID",
-        requires_all = ["page_fd", "sync"],
+        requires_all = ["page_fd", "sync", "increments"],
     )]
     participant_of: Option<i32>,
 
@@ -171,7 +171,8 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
 
     if let (Some(parent), Some(fd), Some(method)) = (args.participant_of, args.page_fd, args.sync)
     {
-        return race::run_spawned_participant(parent, fd, method, args.increments)
+        let increments = args.increments.unwrap_or(1);
+        return race::run_spawned_participant(parent, fd, method, increments)
             .context("spawned race participant");
     }
     let participants = match args.threads {

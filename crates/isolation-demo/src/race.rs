@@ -25,14 +25,15 @@
 //! 2. **Start the participants.** Each counts itself in at the gate
 //!    ([`RacePage::arrive`]) and sleeps on it, so start-up (a fork, or a whole program
 //!    start under `spawn`) is never timed.
-//! 3. **Open the gate** once all have arrived, noting the clock, and wake them all.
+//! 3. **Open the gate** once all have arrived, and wake them all. They wait for each
+//!    other once more, awake, just past it; the last one through notes the clock.
 //! 4. **Wait for them all**, reaping each one. Every wait is bounded by the
 //!    participants' lives: the parent polls each pid with `waitpid(WNOHANG)`, and if
 //!    one dies (killed, say, while it holds the lock, which would leave the others
 //!    asleep forever) it kills the rest by pid, reaps them and reports which one died.
 //!    Each child also dies with the parent (`PR_SET_PDEATHSIG`).
-//! 5. **Read the count** and the last finish time: the time per increment is from the
-//!    gate's opening to the last finish, divided by all N × M increments.
+//! 5. **Read the count** and the clock: the time per increment is from the last
+//!    participant's start to the last finish, divided by all N × M increments.
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
@@ -58,14 +59,16 @@ use crate::shared::{self, SharedCounter};
 pub const MAX_PROCESSES: u32 = 256;
 
 /// The most increments accepted per participant.
-pub const MAX_INCREMENTS: u64 = 100_000_000;
+pub const MAX_INCREMENTS: u64 = 1_000_000_000;
 
 /// The most increments accepted in all (participants × increments), so that a run of
-/// all three methods ends in minutes, not hours.
-pub const MAX_TOTAL: u64 = 100_000_000;
+/// all three methods ends in seconds or minutes, not hours.
+pub const MAX_TOTAL: u64 = 1_000_000_000;
 
-/// Increments per participant when `--increments` is not given.
-pub const DEFAULT_INCREMENTS: u64 = 500_000;
+/// Increments in all when `--increments` is not given: each participant makes this
+/// many divided by their number. Chosen so that a default run of all three methods
+/// takes about a second on two cores (`time isolation-demo race`, release build).
+pub const DEFAULT_TOTAL: u64 = 80_000_000;
 
 /// How long the participants may take to reach the start gate: a spawned one starts
 /// a whole program, which on a loaded machine can take a while.
@@ -109,10 +112,16 @@ impl Method {
     fn add_one(self, page: &RacePage) {
         match self {
             // The problem: two steps. Another participant may store between them,
-            // and our store then overwrites its increment.
+            // and our store then overwrites its increment; if we are descheduled in
+            // between, it overwrites every increment made while we were off the CPU.
+            // (`black_box` keeps the steps apart as written: on x86-64 the compiler
+            // would otherwise fuse them into one `inc` on memory, which a core runs
+            // without being interrupted in the middle, although without a `lock`
+            // prefix another core can still write between its read and its write.)
             Method::None => {
                 let value = page.counter.load(Ordering::Relaxed);
-                page.counter.store(value + 1, Ordering::Relaxed);
+                page.counter
+                    .store(std::hint::black_box(value) + 1, Ordering::Relaxed);
             }
             // New: one indivisible read-modify-write. Relaxed is enough: the counter
             // is the only data, and all atomic operations on one location agree on a
@@ -147,26 +156,58 @@ pub enum Participants {
 pub struct RacePage {
     /// The counter every participant adds to; first, where `--shared` keeps X.
     pub counter: AtomicU64,
+    /// `CLOCK_MONOTONIC` nanoseconds when the last participant got past the gate.
+    start_ns: AtomicU64,
     /// `CLOCK_MONOTONIC` nanoseconds when the last participant finished.
     last_done_ns: AtomicU64,
+    /// How many participants there are, set before any starts.
+    participants: AtomicU32,
     /// The lock of [`Method::Lock`].
     lock: SharedLock,
     /// How many participants have reached the start gate.
     arrived: AtomicU32,
     /// The gate: 0 closed, 1 open. A futex word the participants sleep on.
     open: AtomicU32,
+    /// How many participants have got past the gate and are about to add.
+    running: AtomicU32,
 }
 
 // The page must fit in the mapping.
 const _: () = assert!(size_of::<RacePage>() <= shared::LEN.get());
 
 impl RacePage {
-    /// A participant's side of the gate: count in, then sleep until it opens.
+    /// A page for `participants` participants.
+    fn new(participants: u32) -> RacePage {
+        let page = RacePage::default();
+        page.set_participants(participants);
+        page
+    }
+
+    /// Sets how many participants will come; before any starts.
+    fn set_participants(&self, participants: u32) {
+        self.participants.store(participants, Ordering::Relaxed);
+    }
+
+    /// A participant's side of the gate: count in, sleep until it opens, then wait
+    /// (awake) for the others to get past it too.
+    ///
+    /// The second half is there because waking sleepers takes time, one by one: the
+    /// first one woken would otherwise have finished before the last one runs, and
+    /// then nobody races. The last one past notes the clock: the start of the race.
     pub fn arrive(&self) {
         self.arrived.fetch_add(1, Ordering::Release);
         // Acquire pairs with `open_gate`'s Release: the opener's writes are visible.
         while self.open.load(Ordering::Acquire) == 0 {
             futex::wait(&self.open, 0);
+        }
+        let participants = self.participants.load(Ordering::Relaxed);
+        if self.running.fetch_add(1, Ordering::AcqRel) + 1 == participants {
+            self.start_ns.store(monotonic_ns(), Ordering::Relaxed);
+        }
+        while self.running.load(Ordering::Acquire) < participants {
+            // Give the CPU to a participant not yet past the gate (there may be more
+            // participants than CPUs).
+            std::thread::yield_now();
         }
     }
 
@@ -175,12 +216,10 @@ impl RacePage {
         self.arrived.load(Ordering::Acquire)
     }
 
-    /// Opens the gate and wakes everyone at it; returns the clock at the opening.
-    fn open_gate(&self) -> u64 {
-        let opened = monotonic_ns();
+    /// Opens the gate and wakes everyone at it.
+    fn open_gate(&self) {
         self.open.store(1, Ordering::Release);
         futex::wake(&self.open, i32::MAX);
-        opened
     }
 
     /// A participant's whole part: wait at the gate, add `increments` times, note the
@@ -221,7 +260,7 @@ pub struct Outcome {
     pub expected: u64,
     /// What the counter reached.
     pub reached: u64,
-    /// Nanoseconds from the gate's opening to the last participant's finish.
+    /// Nanoseconds from the last participant's start to the last one's finish.
     pub elapsed_ns: u64,
 }
 
@@ -250,13 +289,15 @@ pub struct Options {
 
 impl Options {
     /// Checks the user's numbers; `processes: None` means 2 × the CPUs this process
-    /// may run on.
+    /// may run on, `increments: None` means [`DEFAULT_TOTAL`] shared among them.
     pub fn new(
         participants: Participants,
         processes: Option<u32>,
-        increments: u64,
+        increments: Option<u64>,
     ) -> Result<Options, RaceError> {
-        let processes = processes.unwrap_or_else(|| 2 * cpus());
+        let processes = processes.unwrap_or_else(|| (2 * cpus()).min(MAX_PROCESSES));
+        let increments =
+            increments.unwrap_or_else(|| (DEFAULT_TOTAL / u64::from(processes.max(1))).max(1));
         if processes == 0 {
             return Err(RaceError::NoProcesses);
         }
@@ -323,24 +364,25 @@ pub fn run(options: &Options, method: Method) -> Result<Outcome, RaceError> {
 /// The race on threads of this process; the page can be on the heap, since threads
 /// share all memory anyway.
 fn on_threads(threads: u32, method: Method, increments: u64) -> (u64, u64) {
-    let page = RacePage::default();
-    let opened = std::thread::scope(|s| {
+    let page = RacePage::new(threads);
+    std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| page.participate(method, increments));
         }
         while page.arrived() < threads {
             std::thread::sleep(POLL);
         }
-        page.open_gate()
+        page.open_gate();
     });
-    finish(&page, opened)
+    finish(&page)
 }
 
-/// The count reached and the time from `opened` to the last finish.
-fn finish(page: &RacePage, opened: u64) -> (u64, u64) {
+/// The count reached and the time from the start of the race to the last finish.
+fn finish(page: &RacePage) -> (u64, u64) {
     let reached = page.counter.load(Ordering::Relaxed);
+    let start = page.start_ns.load(Ordering::Relaxed);
     let done = page.last_done_ns.load(Ordering::Relaxed);
-    (reached, done.saturating_sub(opened))
+    (reached, done.saturating_sub(start))
 }
 
 /// The race on child processes: steps 1 to 5 of the module docs.
@@ -360,6 +402,7 @@ fn on_processes(
     };
     let mapped = MappedPage { mapping };
     let page = mapped.page();
+    page.set_participants(processes);
 
     // 2. The children. `children` kills and reaps whoever is left if we return early.
     let mut children = Children::default();
@@ -385,13 +428,13 @@ fn on_processes(
     // 3. The gate, once all are there.
     let deadline = Instant::now() + GATE_TIMEOUT;
     children.watch(|| page.arrived() == processes, Some(deadline))?;
-    let opened = page.open_gate();
+    page.open_gate();
 
     // 4. Every child finishes and is reaped.
     children.watch(|| false, None)?;
 
     // 5. What they did.
-    Ok(finish(page, opened))
+    Ok(finish(page))
 }
 
 /// Forks one participant; returns its pid to the parent.
@@ -624,9 +667,9 @@ pub fn report(options: &Options, outcomes: &[Outcome]) -> Vec<String> {
         lines.push(explain(outcome, processes));
     }
     lines.push(format!(
-        "ns/increment: the time from the opening of the start gate to the last \
-         participant's finish, divided by all {expected} increments; starting the \
-         participants is not timed."
+        "ns/increment: the time from the moment the last participant got past the \
+         start gate to the last finish, divided by all {expected} increments; starting \
+         the participants is not timed."
     ));
     lines
 }
@@ -737,44 +780,44 @@ mod tests {
     #[test]
     fn limits() {
         let threads = Participants::Threads;
-        assert!(Options::new(threads, Some(1), 1).is_ok());
-        assert!(Options::new(threads, Some(MAX_PROCESSES), 1).is_ok());
-        assert!(Options::new(threads, Some(1), MAX_INCREMENTS).is_ok());
+        assert!(Options::new(threads, Some(1), Some(1)).is_ok());
+        assert!(Options::new(threads, Some(MAX_PROCESSES), Some(1)).is_ok());
+        assert!(Options::new(threads, Some(1), Some(MAX_INCREMENTS)).is_ok());
         assert!(matches!(
-            Options::new(threads, Some(0), 1),
+            Options::new(threads, Some(0), Some(1)),
             Err(RaceError::NoProcesses)
         ));
         assert!(matches!(
-            Options::new(threads, Some(MAX_PROCESSES + 1), 1),
+            Options::new(threads, Some(MAX_PROCESSES + 1), Some(1)),
             Err(RaceError::TooManyProcesses { .. })
         ));
         assert!(matches!(
-            Options::new(threads, Some(1), 0),
+            Options::new(threads, Some(1), Some(0)),
             Err(RaceError::NoIncrements)
         ));
         assert!(matches!(
-            Options::new(threads, Some(1), MAX_INCREMENTS + 1),
+            Options::new(threads, Some(1), Some(MAX_INCREMENTS + 1)),
             Err(RaceError::TooManyIncrements { .. })
         ));
         assert!(matches!(
-            Options::new(threads, Some(2), MAX_TOTAL / 2 + 1),
+            Options::new(threads, Some(2), Some(MAX_TOTAL / 2 + 1)),
             Err(RaceError::TooMuchWork { .. })
         ));
         let forkserver = Participants::Processes(StartMethod::Forkserver);
-        assert!(Options::new(forkserver, Some(1), 1).is_err());
+        assert!(Options::new(forkserver, Some(1), Some(1)).is_err());
     }
 
     /// The default is twice the CPUs we may run on.
     #[test]
     fn default_processes() {
-        let options = Options::new(Participants::Threads, None, 1).unwrap();
+        let options = Options::new(Participants::Threads, None, Some(1)).unwrap();
         assert_eq!(options.processes, 2 * cpus());
     }
 
     /// On threads, `atomic` and `lock` are exact and `none` never overshoots.
     #[test]
     fn threads_count() {
-        let options = Options::new(Participants::Threads, Some(4), 20_000).unwrap();
+        let options = Options::new(Participants::Threads, Some(4), Some(20_000)).unwrap();
         for method in Method::ALL {
             let outcome = run(&options, method).unwrap();
             assert_eq!(outcome.expected, 80_000);
@@ -788,7 +831,7 @@ mod tests {
     /// The report has a heading, a row and a line per method, and the timing note.
     #[test]
     fn report_shape() {
-        let options = Options::new(Participants::Threads, Some(2), 10).unwrap();
+        let options = Options::new(Participants::Threads, Some(2), Some(10)).unwrap();
         let outcomes = [
             Outcome {
                 method: Method::None,
