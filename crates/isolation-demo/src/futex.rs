@@ -123,9 +123,13 @@ mod tests {
             lock: SharedLock::default(),
             value: UnsafeCell::new(0),
         };
+        // Borrow the whole struct, so that the closures capture `&Guarded` (which is
+        // Sync) rather than its two fields one by one.
+        let shared = &guarded;
         std::thread::scope(|s| {
             for _ in 0..4 {
-                s.spawn(|| {
+                s.spawn(move || {
+                    let guarded = shared;
                     for _ in 0..20_000 {
                         guarded.lock.lock();
                         // Safety: we hold the lock, so nobody else touches `value`.
