@@ -169,8 +169,7 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     use isolation_demo::race::{self, Method, Options, Participants};
 
-    if let (Some(parent), Some(fd), Some(method)) = (args.participant_of, args.page_fd, args.sync)
-    {
+    if let (Some(parent), Some(fd), Some(method)) = (args.participant_of, args.page_fd, args.sync) {
         let increments = args.increments.unwrap_or(1);
         return race::run_spawned_participant(parent, fd, method, increments)
             .context("spawned race participant");

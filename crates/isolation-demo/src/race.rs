@@ -229,7 +229,8 @@ impl RacePage {
         for _ in 0..increments {
             method.add_one(self);
         }
-        self.last_done_ns.fetch_max(monotonic_ns(), Ordering::Relaxed);
+        self.last_done_ns
+            .fetch_max(monotonic_ns(), Ordering::Relaxed);
     }
 }
 
@@ -325,7 +326,9 @@ impl Options {
             });
         }
         if participants == Participants::Processes(StartMethod::Forkserver) {
-            return Err(RaceError::Demo(DemoError::StartMethod(StartMethod::Forkserver)));
+            return Err(RaceError::Demo(DemoError::StartMethod(
+                StartMethod::Forkserver,
+            )));
         }
         Ok(Options {
             participants,
@@ -848,7 +851,10 @@ mod tests {
         ];
         let lines = report(&options, &outcomes);
         assert_eq!(lines.len(), 2 + 2 + 2 + 1, "{lines:#?}");
-        assert!(lines[2].starts_with("none") && lines[2].contains(" 5 "), "{lines:#?}");
+        assert!(
+            lines[2].starts_with("none") && lines[2].contains(" 5 "),
+            "{lines:#?}"
+        );
         assert!(lines[2].ends_with("10.0"), "{lines:#?}");
         assert!(lines[4].starts_with("none: 5 updates lost"), "{lines:#?}");
         assert!(lines[5].starts_with("lock: exact"), "{lines:#?}");
