@@ -641,14 +641,19 @@ pub fn report(options: &Options, outcomes: &[Outcome]) -> Vec<String> {
     } = *options;
     let who = match participants {
         Participants::Processes(start_method) => {
-            format!("{processes} processes (started by {start_method})")
+            let noun = if processes == 1 { "process" } else { "processes" };
+            format!("{processes} {noun} (started by {start_method})")
         }
-        Participants::Threads => format!("{processes} threads of one process"),
+        Participants::Threads => {
+            let noun = if processes == 1 { "thread" } else { "threads" };
+            format!("{processes} {noun} of one process")
+        }
     };
+    let adds = if processes == 1 { "adds" } else { "each add" };
     let expected = u64::from(processes) * increments;
     let mut lines = vec![
         format!(
-            "Race: {who} each add 1 to one shared counter {increments} times; an exact \
+            "Race: {who} {adds} 1 to one shared counter {increments} times; an exact \
              count is {expected}."
         ),
         format!(
@@ -684,9 +689,9 @@ fn explain(outcome: &Outcome, processes: u32) -> String {
         Method::None if processes == 1 => "none: exact: with one participant nobody \
              can store between its load and its store."
             .to_owned(),
-        Method::None if lost == 0 => "none: exact this time, by luck of timing: no two \
-             participants happened to load the same value. Run it again, or with more \
-             --increments."
+        Method::None if lost == 0 => "none: exact this time, by luck of timing: no participant \
+             happened to store between another's load and store. Run it again, or with \
+             more --increments."
             .to_owned(),
         Method::None => format!(
             "none: {lost} updates lost: two participants load the same value and both \
