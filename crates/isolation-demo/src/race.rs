@@ -641,7 +641,11 @@ pub fn report(options: &Options, outcomes: &[Outcome]) -> Vec<String> {
     } = *options;
     let who = match participants {
         Participants::Processes(start_method) => {
-            let noun = if processes == 1 { "process" } else { "processes" };
+            let noun = if processes == 1 {
+                "process"
+            } else {
+                "processes"
+            };
             format!("{processes} {noun} (started by {start_method})")
         }
         Participants::Threads => {
@@ -694,10 +698,11 @@ fn explain(outcome: &Outcome, processes: u32) -> String {
              more --increments."
             .to_owned(),
         Method::None => format!(
-            "none: {lost} updates lost: two participants load the same value and both \
-             store value + 1, so one increment vanishes. Every access is atomic, so this \
-             is a race condition, not a data race: no undefined behaviour, just a wrong \
-             count."
+            "none: {lost} updates lost: a participant's store of value + 1 overwrites \
+             every increment that others made since its load (two that load the same \
+             value lose one; one descheduled between its load and its store wipes out all \
+             made while it was off the CPU). Every access is atomic, so this is a race condition, not a data \
+             race: no undefined behaviour, just a wrong count."
         ),
         _ if lost != 0 => format!(
             "{}: {lost} updates lost, which this method should never do: please report it.",
