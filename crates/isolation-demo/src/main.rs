@@ -5,6 +5,8 @@
 //! cargo run --release -p isolation-demo -- --start-method spawn
 //! cargo run --release -p isolation-demo -- --shared
 //! cargo run --release -p isolation-demo -- --iterations 5 --interval-ms 200
+//! cargo run --release -p isolation-demo -- race
+//! cargo run --release -p isolation-demo -- race --sync none --threads
 //! ```
 //!
 //! The first run takes about three seconds and prints the article's pattern: the
@@ -14,6 +16,10 @@
 //! The binary has a second, hidden role: `--start-method spawn` re-runs it with
 //! `--spawned-reader PARENT_PID` (and `--shared-fd FD` under `--shared`), and then it
 //! runs only the reader loop.
+//!
+//! `race` (the `isolation_demo::race` module) races N processes on one shared
+//! counter; under `--start-method spawn` each participant is this binary re-run as
+//! `race --participant-of PARENT_PID --page-fd FD`, which runs only that participant.
 
 use std::process::ExitCode;
 
