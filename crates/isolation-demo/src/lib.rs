@@ -167,8 +167,10 @@ use std::sync::atomic::AtomicU64;
 
 pub mod demo;
 pub mod error;
+pub mod futex;
 pub mod launch;
 pub mod line;
+pub mod race;
 pub mod schedule;
 pub mod shared;
 

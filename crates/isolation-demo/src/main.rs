@@ -5,6 +5,8 @@
 //! cargo run --release -p isolation-demo -- --start-method spawn
 //! cargo run --release -p isolation-demo -- --shared
 //! cargo run --release -p isolation-demo -- --iterations 5 --interval-ms 200
+//! cargo run --release -p isolation-demo -- race
+//! cargo run --release -p isolation-demo -- race --sync none --threads
 //! ```
 //!
 //! The first run takes about three seconds and prints the article's pattern: the
@@ -14,6 +16,10 @@
 //! The binary has a second, hidden role: `--start-method spawn` re-runs it with
 //! `--spawned-reader PARENT_PID` (and `--shared-fd FD` under `--shared`), and then it
 //! runs only the reader loop.
+//!
+//! `race` (the `isolation_demo::race` module) races N processes on one shared
+//! counter; under `--start-method spawn` each participant is this binary re-run as
+//! `race --participant-of PARENT_PID --page-fd FD`, which runs only that participant.
 
 use std::process::ExitCode;
 
@@ -27,9 +33,14 @@ use procutil::StartMethod;
 #[derive(Debug, Parser)]
 #[command(
     version,
+    args_conflicts_with_subcommands = true,
     after_help = "Example: isolation-demo --iterations 5 --interval-ms 200 --shared"
 )]
 struct Cli {
+    /// Run another demo instead (see `isolation-demo race --help`).
+    #[command(subcommand)]
+    command: Option<Demo>,
+
     /// How many times main increments X and each reader prints it (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 3)]
     iterations: u32,
@@ -64,6 +75,67 @@ struct Cli {
     shared_fd: Option<i32>,
 }
 
+/// The demos other than the default one.
+#[derive(Debug, clap::Subcommand)]
+enum Demo {
+    /// Race processes adding 1 to one shared counter, and see updates lost, then fixed.
+    ///
+    /// Each of N processes adds 1 to a counter in a MAP_SHARED page M times. With
+    /// --sync none (an atomic load, then an atomic store) updates are lost; with
+    /// atomic (fetch_add) or lock (a futex lock in the same page) the count is exact.
+    /// Without --sync, all three run one after the other.
+    #[command(
+        after_help = "Example: isolation-demo race --sync none --processes 4 --increments 100000"
+    )]
+    Race(RaceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RaceArgs {
+    /// How each one adds 1: none (load, then store), atomic (fetch_add), lock (a futex lock); all three if not given.
+    #[arg(long, value_enum)]
+    sync: Option<isolation_demo::race::Method>,
+
+    /// How many race (1 to 256) [default: 2 × the CPUs this process may run on].
+    #[arg(long, value_name = "N")]
+    processes: Option<u32>,
+
+    /// How many times each one adds 1 (1 to 1000000000; N × M at most 1000000000) [default: 80000000 / N].
+    #[arg(long, value_name = "M")]
+    increments: Option<u64>,
+
+    /// Race threads of this one process instead of processes, for comparison.
+    #[arg(long)]
+    threads: bool,
+
+    /// How each process starts: a copy of this one, or a fresh run of the program.
+    #[arg(
+        long,
+        default_value_t = StartMethod::Fork,
+        value_parser = StartMethod::parser(&[StartMethod::Fork, StartMethod::Spawn]),
+        conflicts_with = "threads",
+    )]
+    start_method: StartMethod,
+
+    /// Internal: run only one participant, as the spawned child of this parent pid.
+    #[arg(
+        long = isolation_demo::race::PARTICIPANT_FLAG,
+        hide = true,
+        value_name = "PARENT_PID",
+        requires_all = ["page_fd", "sync", "increments"],
+    )]
+    participant_of: Option<i32>,
+
+    /// Internal: the spawned participant's inherited memfd holding the shared page.
+    #[arg(
+        long = isolation_demo::race::PAGE_FD_FLAG,
+        hide = true,
+        value_name = "FD",
+        requires = "participant_of"
+    )]
+    page_fd: Option<i32>,
+}
+
 fn main() -> ExitCode {
     // A closed stdout (`isolation-demo | head -3`) ends the run quietly, with status
     // 0: the policy every binary here shares (`procutil::stdout`).
@@ -73,6 +145,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
     use isolation_demo::{Schedule, demo, launch};
+
+    if let Some(Demo::Race(args)) = cli.command {
+        return race(args);
+    }
 
     // Check the numbers before starting anything, so bad input never leaves a
     // half-started child behind.
@@ -89,6 +165,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         shared: cli.shared,
     })?;
     for line in outcome.summary() {
+        procutil::say!("{line}")?;
+    }
+    Ok(())
+}
+
+/// `isolation-demo race`: check the numbers, run each method, print the report.
+fn race(args: RaceArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use isolation_demo::race::{self, Method, Options, Participants};
+
+    if let (Some(parent), Some(fd), Some(method)) = (args.participant_of, args.page_fd, args.sync) {
+        let increments = args.increments.unwrap_or(1);
+        return race::run_spawned_participant(parent, fd, method, increments)
+            .context("spawned race participant");
+    }
+    let participants = match args.threads {
+        true => Participants::Threads,
+        false => Participants::Processes(args.start_method),
+    };
+    // Checked before anything starts, so bad input never leaves a child behind.
+    let options = Options::new(participants, args.processes, args.increments)?;
+    let methods = match args.sync {
+        Some(method) => vec![method],
+        None => Method::ALL.to_vec(),
+    };
+    let mut outcomes = Vec::with_capacity(methods.len());
+    for method in methods {
+        outcomes.push(race::run(&options, method)?);
+    }
+    for line in race::report(&options, &outcomes) {
         procutil::say!("{line}")?;
     }
     Ok(())

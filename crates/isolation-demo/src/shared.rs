@@ -34,8 +34,9 @@ use nix::unistd::ftruncate;
 
 use crate::error::DemoError;
 
-/// The size of the mapping: one `AtomicU64`. (The kernel rounds it up to a page.)
-const LEN: NonZeroUsize = NonZeroUsize::new(size_of::<AtomicU64>()).unwrap();
+/// The size of the mapping: one page. The counter is its first eight bytes; the
+/// race keeps its lock and start gate after it ([`SharedCounter::page`]).
+pub const LEN: NonZeroUsize = NonZeroUsize::new(4096).unwrap();
 
 /// An [`AtomicU64`] in a shared memory mapping; dereferences to the atomic.
 ///
@@ -148,6 +149,14 @@ impl SharedCounter {
             source,
         })?;
         Ok(SharedCounter { ptr: ptr.cast() })
+    }
+}
+
+impl SharedCounter {
+    /// The start of the whole mapping, [`LEN`] bytes, page-aligned and zero-filled
+    /// when made, for a demo that keeps more than the counter in it.
+    pub fn page(&self) -> NonNull<u8> {
+        self.ptr.cast()
     }
 }
 
