@@ -151,6 +151,11 @@
 //! - [`demo`]: the experiment in order: memory, process, thread, main's loop, reap,
 //!   summary.
 //! - [`error`]: the one error type, [`DemoError`], for bad input and failed calls.
+//! - [`race`]: `isolation-demo race`, the lost-update race: N processes (or threads)
+//!   add to one counter in a shared page without synchronisation, with `fetch_add`,
+//!   or under a lock in the page itself.
+//! - [`futex`]: that lock, [`SharedLock`](futex::SharedLock), a futex word without
+//!   `FUTEX_PRIVATE_FLAG`, so that it works across processes.
 //! - `src/main.rs`: the command line.
 //!
 //! # Platform

@@ -549,7 +549,11 @@ impl Children {
             let mut index = 0;
             while index < self.pids.len() {
                 let pid = self.pids[index];
-                let status = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                // WUNTRACED: a participant stopped (Ctrl-Z on it, `kill -STOP`) is
+                // reported too. Stopped, it may hold the lock or the gate forever, so
+                // the run ends as if it had died.
+                let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED;
+                let status = match waitpid(pid, Some(flags)) {
                     Err(Errno::EINTR) => continue,
                     Err(errno) => {
                         return Err(DemoError::Wait {
@@ -571,14 +575,20 @@ impl Children {
                     }
                     WaitStatus::Exited(_, code) => format!("exited with status {code}"),
                     WaitStatus::Signaled(_, signal, _) => format!("was killed by {signal}"),
-                    // Stopped or continued (we did not ask for those): still there.
+                    WaitStatus::Stopped(_, signal) => format!("was stopped by {signal}"),
+                    // Continued (we did not ask for that): still there.
                     _ => {
                         index += 1;
                         continue;
                     }
                 };
-                self.pids.swap_remove(index);
-                let others = self.pids.len();
+                // A dead participant is reaped already: drop it from the list. A
+                // stopped one stays in it, so that `kill_all` kills and reaps it too.
+                if !matches!(status, WaitStatus::Stopped(..)) {
+                    self.pids.swap_remove(index);
+                }
+                let others =
+                    self.pids.len() - usize::from(matches!(status, WaitStatus::Stopped(..)));
                 self.kill_all();
                 return Err(RaceError::ParticipantFailed {
                     pid: pid.as_raw(),

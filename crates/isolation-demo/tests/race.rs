@@ -242,9 +242,10 @@ fn start_long_race(start_method: &str) -> (Child, Vec<u32>) {
     }
 }
 
-/// Kills one participant by pid; the run must end with one line naming it, and the
-/// other participant must be gone too (killed and reaped by the parent).
-fn killed_participant(start_method: &str) {
+/// Sends `signal` to one participant by pid; the run must end with one line naming it
+/// and saying `what` happened, and both participants must be gone (killed and reaped
+/// by the parent).
+fn signalled_participant(start_method: &str, signal: Signal, what: &str) {
     let (mut child, participants) = start_long_race(start_method);
     // Let them get going (at the gate, or adding under the lock: either way the
     // survivor would wait forever for a dead one without the parent's watch).
@@ -253,7 +254,7 @@ fn killed_participant(start_method: &str) {
     let survivor = participants[1];
     // `victim` is still a child of the run we started: its parent has not exited,
     // so it has not reaped it, so the pid cannot have been reused.
-    kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(victim as i32), signal).unwrap();
     let status = wait_bounded(&mut child, Duration::from_secs(60));
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
@@ -261,7 +262,7 @@ fn killed_participant(start_method: &str) {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with(&format!(
-            "Error: race participant process {victim} was killed by SIGKILL"
+            "Error: race participant process {victim} {what} {signal}"
         )),
         "{stderr}"
     );
@@ -272,22 +273,31 @@ fn killed_participant(start_method: &str) {
     // Killed and reaped by the parent before it exited: no such process any more,
     // not even a zombie. (Pids are handed out in turn up to a large maximum, so the
     // number is not reused within the few milliseconds since.)
-    assert!(
-        !Path::new(&format!("/proc/{survivor}")).exists(),
-        "participant {survivor} was left behind"
-    );
+    for pid in [victim, survivor] {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "participant {pid} was left behind"
+        );
+    }
 }
 
 /// A forked participant killed mid-run: a clear error, not a hang, no stray process.
 #[test]
 fn a_killed_forked_participant_is_reported() {
-    killed_participant("fork");
+    signalled_participant("fork", Signal::SIGKILL, "was killed by");
+}
+
+/// A participant stopped mid-run (`kill -STOP`) may hold the lock forever: the run
+/// ends as if it had died, and kills and reaps it too, rather than hang.
+#[test]
+fn a_stopped_participant_is_reported() {
+    signalled_participant("fork", Signal::SIGSTOP, "was stopped by");
 }
 
 /// The same for a spawned participant.
 #[test]
 fn a_killed_spawned_participant_is_reported() {
-    killed_participant("spawn");
+    signalled_participant("spawn", Signal::SIGKILL, "was killed by");
 }
 
 /// Whether `pid` is gone or dead (a zombie waiting for whoever adopted it).
