@@ -15,10 +15,12 @@
 //!    backward jump, `JUMP_BACKWARD`). When it is set, the holder releases the lock,
 //!    wakes one waiter, and then waits until some other thread has taken it, so that
 //!    it cannot grab the lock straight back. That wait is what makes the switch
-//!    *forced*. It guarantees only that *another* thread gets the lock: which one is
-//!    whichever waiter the OS wakes first, not the one that asked, and there is no
-//!    queue, as in CPython. A release without a drop request (a task ends, or
-//!    `allow_threads`) does not wait, and the same thread often takes the lock back.
+//!    *forced*. It guarantees only that *another* thread gets the lock: whichever
+//!    waiter gets there first (the one the release woke, or one whose own timed wait
+//!    has just ended), not the one that asked. There is no queue, as in CPython. A
+//!    release without a drop request (at the end of a task, or on entering
+//!    `allow_threads`) does not wait; at the end of a task the same thread, already
+//!    running, often takes the lock back for its next one.
 //! 4. Blocking work runs inside [`allow_threads`](Context::allow_threads), which
 //!    releases the lock for its duration, like CPython around a socket call (PyO3's
 //!    `Python::detach`, called `allow_threads` before PyO3 0.26). Waits therefore
