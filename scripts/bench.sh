@@ -153,12 +153,14 @@ add_row() {
     { v[NR] = $1; if (NR == 1 || $1 < lo) lo = $1; if (NR == 1 || $1 > hi) hi = $1
       runs = runs (NR > 1 ? ";" : "") $1 }
     END {
+      # A target is met only if every run meets it: the worst run is judged (the
+      # highest for "<" and "<=", the lowest for ">="), not the median.
       met = ""
       if (t != "") {
         split(t, p, " ")
-        if (p[1] == "<") met = (med < p[2]) ? "yes" : "no"
-        if (p[1] == "<=") met = (med <= p[2]) ? "yes" : "no"
-        if (p[1] == ">=") met = (med >= p[2]) ? "yes" : "no"
+        if (p[1] == "<") met = (hi < p[2]) ? "yes" : "no"
+        if (p[1] == "<=") met = (hi <= p[2]) ? "yes" : "no"
+        if (p[1] == ">=") met = (lo >= p[2]) ? "yes" : "no"
       }
       printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,\"%s\"\n", b, s, med, u, lo, hi, runs, t, met, n
     }' <<<"$runs" >>"$file"
@@ -508,6 +510,8 @@ done | grep -v "^benchmark," | awk -F, -v pairs="$pairs" -v peers="$is_peer" '
   {
     key = $1 SUBSEP $2
     value[key] = $3; unit[key] = $4; target[key] = $8; met[key] = $9
+    # Our worst run: the lowest rate, or the longest time.
+    worst[key] = ($4 == "tasks/s") ? $5 : $6
     runs[key] = split($7, ignored, ";")
     if ($2 !~ peers) order[++n] = key
   }
@@ -525,7 +529,9 @@ done | grep -v "^benchmark," | awk -F, -v pairs="$pairs" -v peers="$is_peer" '
         if (!(peer in value)) continue
         ratio = better(unit[key], value[key], value[peer])
         t = (f[4] == "-") ? "" : "ratio >= " f[4]
-        m = (t == "" || ratio == "") ? "" : check(">= " f[4], ratio)
+        # Judged like an absolute target: our worst run against the median of the peer.
+        worst_ratio = better(unit[key], worst[key], value[peer])
+        m = (t == "" || worst_ratio == "") ? "" : check(">= " f[4], worst_ratio)
         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", k[1], k[2], value[key], unit[key],
           runs[key], f[3], value[peer], runs[peer],
           (ratio == "") ? "" : sprintf("%.2f", ratio), t, m
@@ -661,7 +667,10 @@ one, and the sections after it inherit a high figure for a few minutes.
 \`ratio\` is how many times better ours is than the peer: ours / peer for a
 throughput (tasks/s), peer / ours for a time. A target on a ratio reads
 \`ratio >= X\`; any other target is on the value itself. \`runs\` and \`peer runs\`
-count the runs each median was taken over. **io-total** is compared with Python's
+count the runs each median was taken over. \`met\` says whether the target held in
+*every* run, not only for the median: a time target is judged on our slowest run, a
+rate target on our lowest, and a ratio target on our worst run against the peer's
+median. **io-total** is compared with Python's
 and **io-map** is not: Python's pools start their workers inside the first \`map\`,
 so only the timing that includes starting and stopping the pool is like for like.
 
@@ -735,7 +744,7 @@ ${how_table}
   A pool's figure is its makespan over the serial time of its own round; the
   speed-up is 1 - process makespan / GIL (or thread) makespan, and
   \`speedup-gap\` is how far Rust's median is from CPython's. Targets: the GIL
-  pool within 1.10x of serial, the gap within 6 points.
+  pool within 1.10x of serial in every round, the gap within 6 points.
   \`scripts/bench.sh --gil-only\` runs this section alone.
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.

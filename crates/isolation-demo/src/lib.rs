@@ -53,8 +53,8 @@
 //! page. An anonymous mapping does not survive `exec`, so under `spawn` the page
 //! belongs to a `memfd` instead, whose descriptor number is passed to the child
 //! (`--shared-fd`) so it can map the page again. This is the first of the tools the
-//! article promises for its next parts, Python's `Value`; `Queue`s, `Pipe`s,
-//! `Lock`s and `Barrier`s are the others.
+//! article promises for its next parts, Python's `Value` (which also carries a lock
+//! by default); `Queue`s, `Pipe`s, `Lock`s and `Barrier`s are the others.
 //!
 //! # Rust's own twist: you cannot share by accident
 //! In Python, the thread reads the global and the compiler says nothing. In Rust the

@@ -16,8 +16,9 @@
 //! [`procutil::stdout::write_line`], which builds the whole line first and hands it
 //! to the kernel in one `write(2)`, so lines never mix:
 //! - between threads, the stdout lock keeps one line's bytes together;
-//! - between processes, a single `write(2)` of fewer than `PIPE_BUF` (4096 on Linux)
-//!   bytes to a pipe is atomic, and a terminal or file receives each write whole too.
+//! - between processes, a single `write(2)` of at most `PIPE_BUF` bytes (4096 on
+//!   Linux) to a pipe is atomic (`pipe(7)`). To a terminal or a file, one short write
+//!   per line has the same effect in practice, but POSIX promises it only for pipes.
 //!
 //! It also flushes. That matters for `fork`: a child gets a copy of this process's
 //! memory, including any bytes still sitting in stdout's buffer, and would print

@@ -18,8 +18,9 @@
 //! living in one process's private memory.
 //!
 //! This cell is the first of the article's "share on purpose" tools; Python's
-//! `multiprocessing.Value` is the same idea. Queues, Pipes, Locks and Barriers build
-//! on shared memory and file descriptors in the same way.
+//! `multiprocessing.Value` is the same idea, plus a lock by default (`RawValue`, or
+//! `lock=False`, is the bare cell). Queues, Pipes, Locks and Barriers build on shared
+//! memory and file descriptors in the same way.
 
 use std::num::NonZeroUsize;
 use std::ops::Deref;

@@ -11,13 +11,20 @@
 //!    interval passes and no other thread has taken the lock meanwhile, it sets the
 //!    *drop request* flag.
 //! 3. The holder checks that flag at every [`checkpoint`](Context::checkpoint) (CPython
-//!    checks its "eval breaker" in its eval loop, at every call and backward jump).
-//!    When it is set, the holder releases the lock and then waits until some other
-//!    thread has taken it, so that it cannot grab the lock straight back. That wait is
-//!    what makes the switch *forced*.
+//!    checks its "eval breaker" when a function starts, `RESUME`, and on a loop's
+//!    backward jump, `JUMP_BACKWARD`). When it is set, the holder releases the lock,
+//!    wakes one waiter, and then waits until some other thread has taken it, so that
+//!    it cannot grab the lock straight back. That wait is what makes the switch
+//!    *forced*. It guarantees only that *another* thread gets the lock: whichever
+//!    waiter gets there first (the one the release woke, or one whose own timed wait
+//!    has just ended), not the one that asked. There is no queue, as in CPython. A
+//!    release without a drop request (at the end of a task, or on entering
+//!    `allow_threads`) does not wait; at the end of a task the same thread, already
+//!    running, often takes the lock back for its next one.
 //! 4. Blocking work runs inside [`allow_threads`](Context::allow_threads), which
-//!    releases the lock for its duration, like CPython around a socket call. Waits
-//!    therefore overlap even under the GIL.
+//!    releases the lock for its duration, like CPython around a socket call (PyO3's
+//!    `Python::detach`, called `allow_threads` before PyO3 0.26). Waits therefore
+//!    overlap even under the GIL.
 //!
 //! Every interval during which a thread held the lock is recorded, so tests can prove
 //! that no two intervals overlap and `report` can draw who held the lock when.
@@ -238,7 +245,7 @@ impl Context for GilGuard<'_> {
     fn allow_threads<R>(&mut self, blocking: impl FnOnce() -> R) -> R {
         /// Takes the lock back when dropped: after `blocking` returns, and also if it
         /// panics, so that a caught panic never leaves a worker believing it holds a
-        /// lock it gave away (PyO3's `allow_threads` does the same).
+        /// lock it gave away (PyO3's `Python::detach` does the same).
         struct Retake<'g, 'a>(&'g mut GilGuard<'a>);
         impl Drop for Retake<'_, '_> {
             fn drop(&mut self) {

@@ -1,13 +1,21 @@
 //! The `forkserver` start method: a small single-threaded process that forks workers
 //! on request.
 //!
-//! `fork` is only safe in a single-threaded process, but a real program soon has
-//! threads (here: a thread pool, a progress bar, an embedded HTTP server). Python
-//! 3.14 therefore made `forkserver` its Linux default: at start-up, while the program
-//! is still single-threaded and small, it forks one server process. Later, whenever
-//! the pool needs a worker, it asks the server, and the server, still single-threaded,
-//! forks one. Forking from a small process is also fast: fork time grows with the
-//! memory a process has touched.
+//! A `fork` child that goes on running the program is only safe if the process was
+//! single-threaded (in a multi-threaded one, the child may call only async-signal-safe
+//! functions until `exec`), but a real program soon has threads (here: a thread pool,
+//! a progress bar, an embedded HTTP server). Python 3.14 therefore made `forkserver`
+//! its Linux default. Here, [`start`] forks one server process at the top of `main`,
+//! while the program is still single-threaded and small. Later, whenever the pool
+//! needs a worker, it asks the server, and the server, still single-threaded, forks
+//! one. Forking from a small process is also fast: fork time grows with the memory a
+//! process has touched.
+//!
+//! Python gets the same single-threaded starting point another way: on first use it
+//! *spawns* its server, a fresh interpreter (`fork` + `exec` of `python -c ...`) that
+//! imports the program's `__main__` module and then forks workers on request
+//! (`Lib/multiprocessing/forkserver.py`, `ensure_running`). That costs an interpreter
+//! start; a Rust program can simply fork itself early.
 //!
 //! The pool passes each new worker its two pipe ends over a Unix socket (`SCM_RIGHTS`).
 //! The server forks twice (server, then a short-lived middle process, then the worker)

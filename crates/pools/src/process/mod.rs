@@ -42,7 +42,8 @@
 //!
 //! # Start methods
 //!
-//! Like Python's `multiprocessing`, the pool can start its workers three ways:
+//! Like Python's `multiprocessing`, the pool can start its workers three ways. The
+//! table describes this pool; Python's forkserver differs (see below):
 //!
 //! | method | how a worker starts | what it inherits | needs registration |
 //! |---|---|---|---|
@@ -53,7 +54,15 @@
 //! Under `fork` the child can call the very function the parent passed, at the same
 //! address. Under `spawn` and `forkserver` it must find the task by name in the
 //! program's registry (see [`serve_if_worker`](crate::serve_if_worker)), as Python
-//! finds a pickled function by importing it.
+//! finds a pickled function by importing it. (Python's `ProcessPoolExecutor` pickles
+//! the function under `fork` too, since its tasks go through a queue to workers that
+//! are already running.)
+//!
+//! Python's forkserver is not forked from the program: on first use, Python spawns
+//! it as a fresh interpreter (`fork` + `exec`) that imports `__main__` and then forks
+//! workers (`Lib/multiprocessing/forkserver.py`). Ours is forked from the program at
+//! the top of `main`, while it is still single-threaded: the same starting point,
+//! without the cost of starting an interpreter.
 //!
 //! # Failure
 //!
@@ -73,8 +82,12 @@
 //!
 //! # Limits
 //!
-//! - `PR_SET_PDEATHSIG` fires when the *thread* that started a worker exits, not only
-//!   the process. Create pools on a thread that lives as long as they do (`main`).
+//! - `PR_SET_PDEATHSIG` fires when the worker's parent *thread* exits, not only the
+//!   process. Under `fork` and `spawn` that is the thread that created the pool:
+//!   create pools on a thread that lives as long as they do (`main`). A forkserver
+//!   worker is re-parented to this process by the kernel, which picks the thread:
+//!   the first live one it finds, starting from the thread that started the
+//!   forkserver (normally `main`'s). So keep that thread alive too.
 //! - Under `fork`, the pool sends the address of the task's decoder; it is valid for
 //!   code mapped at the time of the fork, not for a library loaded later with `dlopen`.
 //! - A worker keeps only its two pipes open. A task must open the files and sockets it
