@@ -26,7 +26,7 @@ use crate::record::TaskError;
 /// passes a guard whose [`checkpoint`](Context::checkpoint) may hand the lock to a
 /// waiting thread, and whose [`allow_threads`](Context::allow_threads) releases the
 /// lock around blocking work, like CPython around a socket call (and like PyO3's
-/// `Python::allow_threads`).
+/// `Python::detach`, called `allow_threads` before PyO3 0.26).
 pub trait Context {
     /// Called often by CPU-bound code. Under the GIL, this is where a thread gives up
     /// the lock when another thread has asked for it.
