@@ -216,8 +216,17 @@ fn explain_fibo<'a>(
         sentences.push(sentence);
     }
     if let (Some(process), Some(thread)) = (process, thread) {
+        // "In parallel" only when this run let both pools compute two tasks at once:
+        // with one worker, one core or tasks too short to overlap, it would be false.
+        let parallel = |run: &RunFacts| run.peak_tasks().min(cores) >= 2;
+        let lead = if parallel(process) && parallel(thread) {
+            "Processes and Rust's threads both compute in parallel."
+        } else {
+            "Processes and Rust's threads can both compute in parallel, but in this run at \
+             least one of them never had two tasks in progress with two cores to run them."
+        };
         sentences.push(format!(
-            "Processes and Rust's threads both compute in parallel. From the first task's \
+            "{lead} From the first task's \
              start to the last one's end the process pool took {:.3} s and the thread pool \
              {:.3} s; starting and stopping the workers took {:.3} s and {:.3} s more.",
             process.makespan - process.outside_tasks(),
