@@ -51,8 +51,8 @@ struct Args {
     /// The Chromium binary (Debian's `chromium` package installs it here).
     #[arg(long, default_value = "/usr/bin/chromium")]
     chromium: PathBuf,
-    /// Seconds one page may take to load before the check gives up on it.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds one page may take to load before the check gives up on it (1 to 600).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     page_timeout: u64,
 }
 
