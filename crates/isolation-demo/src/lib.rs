@@ -175,9 +175,11 @@ pub mod error;
 pub mod futex;
 pub mod launch;
 pub mod line;
+pub mod queue;
 pub mod race;
 pub mod schedule;
 pub mod shared;
+pub mod talk;
 
 pub use error::DemoError;
 pub use schedule::{Schedule, increment, watch};

@@ -88,6 +88,35 @@ enum Demo {
         after_help = "Example: isolation-demo race --sync none --processes 4 --increments 100000"
     )]
     Race(RaceArgs),
+    /// A producer and a consumer process joined by a bounded queue over a pipe.
+    ///
+    /// The producer puts --items numbers; a put takes a free slot first and sleeps
+    /// while the queue's --capacity slots are all full. The consumer gets each one
+    /// and works --consumer-delay-us on it. Prints the throughput and how long the
+    /// producer was blocked, and writes every item's timestamps to DIR/queue.csv.
+    #[command(
+        after_help = "Example: isolation-demo queue --items 200 --capacity 4 --consumer-delay-us 1000"
+    )]
+    Queue(QueueArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct QueueArgs {
+    /// How many items the producer puts (1 to 100000).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    items: u64,
+
+    /// How many items the queue holds at most (1 to 1024).
+    #[arg(long, value_name = "C", default_value_t = 4)]
+    capacity: u32,
+
+    /// Microseconds the consumer works on each item (0 to 1000000; N × D at most 60 s).
+    #[arg(long, value_name = "D", default_value_t = 1000)]
+    consumer_delay_us: u64,
+
+    /// Directory for queue.csv.
+    #[arg(long, value_name = "DIR", default_value = "results/talk")]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,8 +175,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
     use isolation_demo::{Schedule, demo, launch};
 
-    if let Some(Demo::Race(args)) = cli.command {
-        return race(args);
+    match cli.command {
+        Some(Demo::Race(args)) => return race(args),
+        Some(Demo::Queue(args)) => return queue(args),
+        None => {}
     }
 
     // Check the numbers before starting anything, so bad input never leaves a
@@ -195,6 +226,18 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
         outcomes.push(race::run(&options, method)?);
     }
     for line in race::report(&options, &outcomes) {
+        procutil::say!("{line}")?;
+    }
+    Ok(())
+}
+
+/// `isolation-demo queue`: check the numbers, run, write the CSV, print the report.
+fn queue(args: QueueArgs) -> anyhow::Result<()> {
+    use isolation_demo::queue::{self, Options};
+
+    let options = Options::new(args.items, args.capacity, args.consumer_delay_us)?;
+    let (outcome, path) = queue::run_and_write(options, &args.out)?;
+    for line in outcome.report(&path) {
         procutil::say!("{line}")?;
     }
     Ok(())
