@@ -170,6 +170,7 @@ compile_error!(
 
 use std::sync::atomic::AtomicU64;
 
+pub mod barrier;
 pub mod demo;
 pub mod error;
 pub mod futex;

@@ -98,6 +98,33 @@ enum Demo {
         after_help = "Example: isolation-demo queue --items 200 --capacity 4 --consumer-delay-us 1000"
     )]
     Queue(QueueArgs),
+    /// N processes meet at a barrier in shared memory, --rounds times.
+    ///
+    /// Each works a while (up to --max-work-us, a different length each round), then
+    /// arrives and sleeps on a futex until the last one arrives; then all go on.
+    /// Prints the spread of arrivals and departures, and writes every arrival and
+    /// departure to DIR/barrier.csv.
+    #[command(after_help = "Example: isolation-demo barrier --processes 4 --rounds 20")]
+    Barrier(BarrierArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BarrierArgs {
+    /// How many processes meet (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    processes: u32,
+
+    /// How many times they meet (1 to 10000).
+    #[arg(long, value_name = "R", default_value_t = 20)]
+    rounds: u32,
+
+    /// The longest work before each arrival, in µs (0 to 100000; R × it at most 60 s).
+    #[arg(long, value_name = "US", default_value_t = 2000)]
+    max_work_us: u64,
+
+    /// Directory for barrier.csv.
+    #[arg(long, value_name = "DIR", default_value = "results/talk")]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Demo::Race(args)) => return race(args),
         Some(Demo::Queue(args)) => return queue(args),
+        Some(Demo::Barrier(args)) => return barrier(args),
         None => {}
     }
 
@@ -237,6 +265,18 @@ fn queue(args: QueueArgs) -> anyhow::Result<()> {
 
     let options = Options::new(args.items, args.capacity, args.consumer_delay_us)?;
     let (outcome, path) = queue::run_and_write(options, &args.out)?;
+    for line in outcome.report(&path) {
+        procutil::say!("{line}")?;
+    }
+    Ok(())
+}
+
+/// `isolation-demo barrier`: check the numbers, run, write the CSV, print the report.
+fn barrier(args: BarrierArgs) -> anyhow::Result<()> {
+    use isolation_demo::barrier::{self, Options};
+
+    let options = Options::new(args.processes, args.rounds, args.max_work_us)?;
+    let (outcome, path) = barrier::run_and_write(options, &args.out)?;
     for line in outcome.report(&path) {
         procutil::say!("{line}")?;
     }
