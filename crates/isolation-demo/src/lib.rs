@@ -156,6 +156,12 @@
 //!   or under a lock in the page itself.
 //! - [`futex`]: that lock, [`SharedLock`](futex::SharedLock), a futex word without
 //!   `FUTEX_PRIVATE_FLAG`, so that it works across processes.
+//! - [`queue`]: `isolation-demo queue`, a producer and a consumer process joined by
+//!   a bounded queue over a pipe (a futex semaphore of free slots), and its timestamps.
+//! - [`barrier`]: `isolation-demo barrier`, N processes meeting at a futex
+//!   generation barrier, and their arrivals and departures.
+//! - [`talk`]: what those two share: a table of cells in a `MAP_SHARED` mapping,
+//!   forked workers that die with the parent, reaping, and an atomic CSV write.
 //! - `src/main.rs`: the command line.
 //!
 //! # Platform

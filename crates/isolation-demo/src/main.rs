@@ -7,6 +7,8 @@
 //! cargo run --release -p isolation-demo -- --iterations 5 --interval-ms 200
 //! cargo run --release -p isolation-demo -- race
 //! cargo run --release -p isolation-demo -- race --sync none --threads
+//! cargo run --release -p isolation-demo -- queue --items 200 --capacity 4
+//! cargo run --release -p isolation-demo -- barrier --processes 4 --rounds 20
 //! ```
 //!
 //! The first run takes about three seconds and prints the article's pattern: the
