@@ -277,7 +277,8 @@ pub fn run(options: Options) -> Result<Outcome, TalkError> {
     let mut children = Children::default();
     let mut roles = vec![];
     for process in 0..options.processes {
-        let pid = talk::fork_worker("barrier participant", || {
+        let name = format!("barrier {process}");
+        let pid = talk::fork_worker("barrier participant", &name, || {
             participate(&barrier, process, options);
             Ok(())
         })?;

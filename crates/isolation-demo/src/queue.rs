@@ -286,7 +286,7 @@ pub fn run(options: Options) -> Result<Outcome, TalkError> {
     let items = options.items;
     let producer = {
         let (read, write) = (read.try_clone(), write.try_clone());
-        talk::fork_worker("producer", || {
+        talk::fork_worker("producer", "producer", || {
             drop(read);
             produce(&queue, items, write.map_err(|e| e.to_string())?)
         })?
@@ -296,7 +296,7 @@ pub fn run(options: Options) -> Result<Outcome, TalkError> {
     let delay = Duration::from_micros(options.consumer_delay_us);
     let consumer = {
         let (read, write) = (read.try_clone(), write.try_clone());
-        talk::fork_worker("consumer", || {
+        talk::fork_worker("consumer", "consumer", || {
             drop(write);
             consume(&queue, items, delay, read.map_err(|e| e.to_string())?)
         })?

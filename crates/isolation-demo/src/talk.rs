@@ -74,9 +74,12 @@ impl Drop for SharedTable {
 
 /// Forks a worker that runs `work` and exits; returns its pid to the parent.
 ///
+/// The worker's name in `ps` and `/proc/PID/comm` becomes `name` (at most 15 bytes
+/// are kept), so a user, or a test, can tell the workers apart.
 /// Call only while single-threaded ([`check_single_threaded`]).
 pub(crate) fn fork_worker(
     role: &str,
+    name: &str,
     work: impl FnOnce() -> Result<(), String>,
 ) -> Result<Pid, TalkError> {
     let parent = getpid();
@@ -89,6 +92,7 @@ pub(crate) fn fork_worker(
         Ok(ForkResult::Child) => {
             let result = panic::catch_unwind(AssertUnwindSafe(|| {
                 die_with_parent(parent).map_err(|err| err.to_string())?;
+                set_name(name);
                 work()
             }));
             let code = match result {
@@ -103,6 +107,16 @@ pub(crate) fn fork_worker(
             unsafe { libc::_exit(code) }
         }
     }
+}
+
+/// Names this process (`PR_SET_NAME`); a failure only leaves the old name.
+fn set_name(name: &str) {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    // Safety: PR_SET_NAME reads a NUL-terminated string of which it keeps at most
+    // 16 bytes, NUL included; `name` lives across the call.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
 }
 
 /// Refuses to fork from a multi-threaded process, and empties stdout's buffer.

@@ -134,11 +134,21 @@ fn a_killed_consumer_is_reported() {
         assert!(Instant::now() < deadline, "never saw both workers");
         sleep(Duration::from_millis(5));
     };
-    // The consumer is forked second, so it has the larger pid (unless pids wrapped
-    // in between; the line checked below names the victim by pid either way).
-    let mut sorted = workers.clone();
-    sorted.sort_unstable();
-    let consumer = sorted[1];
+    // Each worker names itself (`/proc/PID/comm`); wait until both have.
+    let consumer = loop {
+        let named: Vec<_> = workers
+            .iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "consumer")
+            })
+            .collect();
+        if let [consumer] = named[..] {
+            break *consumer;
+        }
+        assert!(Instant::now() < deadline, "no worker named itself consumer");
+        sleep(Duration::from_millis(5));
+    };
     kill(Pid::from_raw(consumer as i32), Signal::SIGKILL).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -157,7 +167,9 @@ fn a_killed_consumer_is_reported() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains(&format!("process {consumer} was killed by SIGKILL")),
+        stderr.contains(&format!(
+            "consumer process {consumer} was killed by SIGKILL"
+        )),
         "{stderr}"
     );
     for pid in workers {
