@@ -320,6 +320,37 @@ mod tests {
         assert!(Options::new(1, 1000, MAX_WORK_US).is_err());
     }
 
+    /// Spreads, the early-leaver check and the CSV for a hand-made run.
+    #[test]
+    fn spreads_and_csv() {
+        let visit = |round, process, arrive_ns, depart_ns| Visit {
+            round,
+            process,
+            arrive_ns,
+            depart_ns,
+        };
+        let outcome = Outcome {
+            options: Options::new(2, 1, 0).unwrap(),
+            visits: vec![visit(0, 0, 100, 500), visit(0, 1, 400, 450)],
+        };
+        assert_eq!(
+            outcome.spreads(),
+            vec![Spread {
+                arrivals_ns: 300,
+                first_departure_ns: 50,
+                last_departure_ns: 100,
+            }]
+        );
+        assert!(outcome.nobody_left_early());
+        assert_eq!(
+            outcome.csv(),
+            "round,process,arrive_ns,depart_ns\n0,0,0,400\n0,1,300,350\n"
+        );
+        let mut early = outcome.clone();
+        early.visits[1].depart_ns = 399;
+        assert!(!early.nobody_left_early());
+    }
+
     #[test]
     fn work_stays_in_range() {
         for round in 0..100 {

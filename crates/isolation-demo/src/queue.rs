@@ -18,7 +18,10 @@
 //!
 //! # What is recorded
 //! For each item, in a shared table: when its put started, when it ended, whether it
-//! had to wait for a slot, when it was got, and the number the consumer read.
+//! had to wait for a slot, when it was got, and the number the consumer read. A put
+//! ends when `write` has returned, so the consumer may note its get a little before
+//! the producer notes that end: a figure should read `got_ns < put_end_ns` as "the
+//! item was in the pipe before the put returned", not as a clock error.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -340,5 +343,43 @@ mod tests {
         assert!(Options::new(1, MAX_CAPACITY + 1, 0).is_err());
         assert!(Options::new(1, 1, MAX_DELAY_US + 1).is_err());
         assert!(Options::new(100, 1, MAX_DELAY_US).is_err());
+    }
+
+    /// The CSV text and the report's numbers for a hand-made run of two items.
+    #[test]
+    fn csv_and_report() {
+        let item = |put_start_ns, put_end_ns, waited, got_ns, value| Item {
+            put_start_ns,
+            put_end_ns,
+            waited,
+            got_ns,
+            value,
+        };
+        let outcome = Outcome {
+            options: Options::new(2, 1, 0).unwrap(),
+            items: vec![
+                item(1000, 1100, false, 1200, 0),
+                item(1150, 1_001_150, true, 1_001_300, 1),
+            ],
+        };
+        assert_eq!(
+            outcome.csv(),
+            "item,put_start_ns,put_end_ns,put_waited,got_ns\n0,0,100,0,200\n1,150,1000150,1,1000300\n"
+        );
+        assert!(outcome.in_order());
+        assert_eq!(outcome.blocked_ns(), 1_000_000);
+        assert_eq!(outcome.producer_ns(), 1_000_150);
+        let lines = outcome.report(Path::new("q.csv"));
+        assert!(
+            lines[1].contains("every item arrived, in order"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("blocked 0.001 s of 0.001 s: 1 of 2 puts"),
+            "{lines:?}"
+        );
+        let mut swapped = outcome.clone();
+        swapped.items[0].value = 1;
+        assert!(!swapped.in_order());
     }
 }

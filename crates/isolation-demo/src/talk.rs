@@ -84,8 +84,11 @@ pub(crate) fn fork_worker(
 ) -> Result<Pid, TalkError> {
     let parent = getpid();
     // Safety: the caller checked that this process has one thread and flushed
-    // stdout, so the child inherits no lock held by another thread. It never
-    // returns into the caller: it ends in `_exit`.
+    // stdout, so the child inherits no lock held by another thread and may use std
+    // normally (allocator and stderr included). It inherits a copy-on-write copy of
+    // our memory, in which the shared table still points into the same MAP_SHARED
+    // pages, every open descriptor (the queue's pipe included), and this one thread.
+    // It never returns into the caller: it ends in `_exit`.
     match unsafe { fork() } {
         Err(errno) => Err(DemoError::Fork(errno).into()),
         Ok(ForkResult::Parent { child }) => Ok(child),
