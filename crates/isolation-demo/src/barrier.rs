@@ -185,8 +185,15 @@ impl Outcome {
         };
         vec![
             format!(
-                "Barrier: {processes} processes meet {rounds} times; each works up to \
-                 {max_work_us} µs before it arrives."
+                "Barrier: {} {}; each works up to {max_work_us} µs before it arrives.",
+                match processes {
+                    1 => "1 process meets".to_owned(),
+                    _ => format!("{processes} processes meet"),
+                },
+                match rounds {
+                    1 => "once".to_owned(),
+                    _ => format!("{rounds} times"),
+                },
             ),
             format!(
                 "Arrival spread (last arrival - first arrival): {}.",

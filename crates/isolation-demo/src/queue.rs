@@ -175,19 +175,22 @@ impl Outcome {
         };
         vec![
             format!(
-                "Queue: a producer process puts {items} items into a queue of {capacity} \
-                 slots over a pipe; a consumer process gets them, working {consumer_delay_us} \
-                 µs on each."
+                "Queue: a producer process puts {} into a queue of {} over a pipe; a \
+                 consumer process gets {}, working {consumer_delay_us} µs on each.",
+                talk::plural(items, "item"),
+                talk::plural(u64::from(capacity), "slot"),
+                if items == 1 { "it" } else { "them" },
             ),
             format!(
                 "Throughput: {:.0} items/s (first put to last get); {order}.",
                 self.items_per_second()
             ),
             format!(
-                "Producer blocked {:.3} s of {:.3} s: {waited} of {items} puts found the \
-                 queue full and slept until the consumer freed a slot.",
+                "Producer blocked {:.3} s of {:.3} s: {waited} of {} found the queue \
+                 full and slept until the consumer freed a slot.",
                 self.blocked_ns() as f64 / 1e9,
-                self.producer_ns() as f64 / 1e9
+                self.producer_ns() as f64 / 1e9,
+                talk::plural(items, "put"),
             ),
             format!("Timestamps: {}", csv.display()),
         ]

@@ -215,3 +215,11 @@ pub enum TalkError {
     #[error(transparent)]
     Race(RaceError),
 }
+
+/// `count` and `noun`, with an `s` unless `count` is 1: `1 item`, `2 items`.
+pub(crate) fn plural(count: u64, noun: &str) -> String {
+    match count {
+        1 => format!("1 {noun}"),
+        _ => format!("{count} {noun}s"),
+    }
+}
