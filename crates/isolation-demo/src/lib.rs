@@ -156,6 +156,12 @@
 //!   or under a lock in the page itself.
 //! - [`futex`]: that lock, [`SharedLock`](futex::SharedLock), a futex word without
 //!   `FUTEX_PRIVATE_FLAG`, so that it works across processes.
+//! - [`queue`]: `isolation-demo queue`, a producer and a consumer process joined by
+//!   a bounded queue over a pipe (a futex semaphore of free slots), and its timestamps.
+//! - [`barrier`]: `isolation-demo barrier`, N processes meeting at a futex
+//!   generation barrier, and their arrivals and departures.
+//! - [`talk`]: what those two share: a table of cells in a `MAP_SHARED` mapping,
+//!   forked workers that die with the parent, reaping, and an atomic CSV write.
 //! - `src/main.rs`: the command line.
 //!
 //! # Platform
@@ -170,14 +176,17 @@ compile_error!(
 
 use std::sync::atomic::AtomicU64;
 
+pub mod barrier;
 pub mod demo;
 pub mod error;
 pub mod futex;
 pub mod launch;
 pub mod line;
+pub mod queue;
 pub mod race;
 pub mod schedule;
 pub mod shared;
+pub mod talk;
 
 pub use error::DemoError;
 pub use schedule::{Schedule, increment, watch};

@@ -7,6 +7,8 @@
 //! cargo run --release -p isolation-demo -- --iterations 5 --interval-ms 200
 //! cargo run --release -p isolation-demo -- race
 //! cargo run --release -p isolation-demo -- race --sync none --threads
+//! cargo run --release -p isolation-demo -- queue --items 200 --capacity 4
+//! cargo run --release -p isolation-demo -- barrier --processes 4 --rounds 20
 //! ```
 //!
 //! The first run takes about three seconds and prints the article's pattern: the
@@ -88,6 +90,62 @@ enum Demo {
         after_help = "Example: isolation-demo race --sync none --processes 4 --increments 100000"
     )]
     Race(RaceArgs),
+    /// A producer and a consumer process joined by a bounded queue over a pipe.
+    ///
+    /// The producer puts --items numbers; a put takes a free slot first and sleeps
+    /// while the queue's --capacity slots are all full. The consumer gets each one
+    /// and works --consumer-delay-us on it. Prints the throughput and how long the
+    /// producer was blocked, and writes every item's timestamps to DIR/queue.csv.
+    #[command(
+        after_help = "Example: isolation-demo queue --items 200 --capacity 4 --consumer-delay-us 1000"
+    )]
+    Queue(QueueArgs),
+    /// N processes meet at a barrier in shared memory, --rounds times.
+    ///
+    /// Each works a while (up to --max-work-us, a different length each round), then
+    /// arrives and sleeps on a futex until the last one arrives; then all go on.
+    /// Prints the spread of arrivals and departures, and writes every arrival and
+    /// departure to DIR/barrier.csv.
+    #[command(after_help = "Example: isolation-demo barrier --processes 4 --rounds 20")]
+    Barrier(BarrierArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BarrierArgs {
+    /// How many processes meet (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    processes: u32,
+
+    /// How many times they meet (1 to 10000).
+    #[arg(long, value_name = "R", default_value_t = 20)]
+    rounds: u32,
+
+    /// The longest work before each arrival, in µs (0 to 100000; R × it at most 60 s).
+    #[arg(long, value_name = "US", default_value_t = 2000)]
+    max_work_us: u64,
+
+    /// Directory for barrier.csv.
+    #[arg(long, value_name = "DIR", default_value = "results/talk")]
+    out: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct QueueArgs {
+    /// How many items the producer puts (1 to 100000).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    items: u64,
+
+    /// How many items the queue holds at most (1 to 1024).
+    #[arg(long, value_name = "C", default_value_t = 4)]
+    capacity: u32,
+
+    /// Microseconds the consumer works on each item (0 to 1000000; N × D at most 60 s).
+    #[arg(long, value_name = "D", default_value_t = 1000)]
+    consumer_delay_us: u64,
+
+    /// Directory for queue.csv.
+    #[arg(long, value_name = "DIR", default_value = "results/talk")]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,8 +204,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
     use isolation_demo::{Schedule, demo, launch};
 
-    if let Some(Demo::Race(args)) = cli.command {
-        return race(args);
+    match cli.command {
+        Some(Demo::Race(args)) => return race(args),
+        Some(Demo::Queue(args)) => return queue(args),
+        Some(Demo::Barrier(args)) => return barrier(args),
+        None => {}
     }
 
     // Check the numbers before starting anything, so bad input never leaves a
@@ -195,6 +256,30 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
         outcomes.push(race::run(&options, method)?);
     }
     for line in race::report(&options, &outcomes) {
+        procutil::say!("{line}")?;
+    }
+    Ok(())
+}
+
+/// `isolation-demo queue`: check the numbers, run, write the CSV, print the report.
+fn queue(args: QueueArgs) -> anyhow::Result<()> {
+    use isolation_demo::queue::{self, Options};
+
+    let options = Options::new(args.items, args.capacity, args.consumer_delay_us)?;
+    let (outcome, path) = queue::run_and_write(options, &args.out)?;
+    for line in outcome.report(&path) {
+        procutil::say!("{line}")?;
+    }
+    Ok(())
+}
+
+/// `isolation-demo barrier`: check the numbers, run, write the CSV, print the report.
+fn barrier(args: BarrierArgs) -> anyhow::Result<()> {
+    use isolation_demo::barrier::{self, Options};
+
+    let options = Options::new(args.processes, args.rounds, args.max_work_us)?;
+    let (outcome, path) = barrier::run_and_write(options, &args.out)?;
+    for line in outcome.report(&path) {
         procutil::say!("{line}")?;
     }
     Ok(())

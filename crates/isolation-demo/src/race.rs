@@ -530,9 +530,9 @@ pub fn run_spawned_participant(
 
 /// The participant processes still to be reaped.
 #[derive(Debug, Default)]
-struct Children {
+pub(crate) struct Children {
     /// Started and not yet reaped.
-    pids: Vec<Pid>,
+    pub(crate) pids: Vec<Pid>,
 }
 
 impl Children {
@@ -540,7 +540,7 @@ impl Children {
     ///
     /// If a child ends badly, kills the others, reaps them, and says which one. Past
     /// `deadline`, does the same and says the gate was never reached.
-    fn watch(
+    pub(crate) fn watch(
         &mut self,
         mut done: impl FnMut() -> bool,
         deadline: Option<Instant>,
@@ -631,7 +631,7 @@ impl Drop for Children {
 }
 
 /// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process on the machine.
-fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -1,0 +1,225 @@
+//! What `queue` and `barrier` share: a shared table of `u64` cells, forked workers
+//! that die with the parent, and an atomic CSV write.
+//!
+//! The table is one anonymous `MAP_SHARED` mapping made before the fork, as the
+//! race's page is, only sized to the run: the workers write their timestamps into
+//! it, and the parent reads them once every worker has been reaped.
+
+use std::io::{self, Write};
+use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
+use nix::unistd::{ForkResult, Pid, fork, getpid};
+
+use crate::error::DemoError;
+use crate::launch::die_with_parent;
+use crate::race::{Children, RaceError};
+
+/// A table of `u64` cells in a `MAP_SHARED` mapping, zero at the start.
+#[derive(Debug)]
+pub(crate) struct SharedTable {
+    /// The start of the mapping, `cells × 8` bytes, page-aligned.
+    ptr: NonNull<AtomicU64>,
+    /// How many cells.
+    cells: usize,
+}
+
+impl SharedTable {
+    /// Maps `cells` zeroed cells that a forked child shares with us.
+    pub(crate) fn new(cells: usize) -> Result<SharedTable, TalkError> {
+        let len = NonZeroUsize::new(cells.max(1) * 8).expect("at least one cell");
+        // Safety: a fresh anonymous mapping aliases nothing; the kernel zero-fills it.
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .map_err(TalkError::Map)?;
+        Ok(SharedTable {
+            ptr: ptr.cast(),
+            cells: cells.max(1),
+        })
+    }
+
+    /// Cell `index`, which every process that forked from us after `new` shares.
+    pub(crate) fn cell(&self, index: usize) -> &AtomicU64 {
+        assert!(index < self.cells, "cell {index} of {}", self.cells);
+        // Safety: in bounds (checked), aligned (page-aligned start, 8-byte cells),
+        // mapped while `self` lives, and only ever accessed atomically.
+        unsafe { self.ptr.add(index).as_ref() }
+    }
+
+    /// The low half of cell `index` as a 32-bit word, for a futex.
+    pub(crate) fn word(&self, index: usize) -> &AtomicU32 {
+        let cell: *const AtomicU64 = self.cell(index);
+        // Safety: the first 4 bytes of an aligned 8-byte cell are an aligned 4-byte
+        // word; the caller uses that cell only through this word.
+        unsafe { &*cell.cast::<AtomicU32>() }
+    }
+}
+
+impl Drop for SharedTable {
+    fn drop(&mut self) {
+        // Safety: our own mapping; no borrow of it outlives `self`.
+        let _ = unsafe { munmap(self.ptr.cast(), self.cells * 8) };
+    }
+}
+
+/// Forks a worker that runs `work` and exits; returns its pid to the parent.
+///
+/// The worker's name in `ps` and `/proc/PID/comm` becomes `name` (at most 15 bytes
+/// are kept), so a user, or a test, can tell the workers apart.
+/// Call only while single-threaded ([`check_single_threaded`]).
+pub(crate) fn fork_worker(
+    role: &str,
+    name: &str,
+    work: impl FnOnce() -> Result<(), String>,
+) -> Result<Pid, TalkError> {
+    let parent = getpid();
+    // Safety: the caller checked that this process has one thread and flushed
+    // stdout, so the child inherits no lock held by another thread and may use std
+    // normally (allocator and stderr included). It inherits a copy-on-write copy of
+    // our memory, in which the shared table still points into the same MAP_SHARED
+    // pages, every open descriptor (the queue's pipe included), and this one thread.
+    // It never returns into the caller: it ends in `_exit`.
+    match unsafe { fork() } {
+        Err(errno) => Err(DemoError::Fork(errno).into()),
+        Ok(ForkResult::Parent { child }) => Ok(child),
+        Ok(ForkResult::Child) => {
+            let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                die_with_parent(parent).map_err(|err| err.to_string())?;
+                set_name(name);
+                work()
+            }));
+            let code = match result {
+                Ok(Ok(())) => 0,
+                Ok(Err(err)) => {
+                    let _ = writeln!(io::stderr(), "Error: {role}: {err}");
+                    1
+                }
+                Err(_) => 101,
+            };
+            // Safety: ends the child without running the parent's atexit handlers.
+            unsafe { libc::_exit(code) }
+        }
+    }
+}
+
+/// Names this process (`PR_SET_NAME`); a failure only leaves the old name.
+fn set_name(name: &str) {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    // Safety: PR_SET_NAME reads a NUL-terminated string of which it keeps at most
+    // 16 bytes, NUL included; `name` lives across the call.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+}
+
+/// Refuses to fork from a multi-threaded process, and empties stdout's buffer.
+pub(crate) fn check_single_threaded() -> Result<(), TalkError> {
+    let threads = procutil::thread_count().map_err(DemoError::CountThreads)?;
+    if threads != 1 {
+        return Err(DemoError::MultiThreaded(threads).into());
+    }
+    procutil::stdout::flush().map_err(DemoError::from)?;
+    Ok(())
+}
+
+/// Reaps every worker; if one ends badly, kills and reaps the rest and names it.
+pub(crate) fn reap(children: &mut Children, roles: &[(Pid, String)]) -> Result<(), TalkError> {
+    match children.watch(|| false, None) {
+        Ok(()) => Ok(()),
+        Err(RaceError::ParticipantFailed { pid, how, others }) => {
+            let role = roles
+                .iter()
+                .find(|(p, _)| p.as_raw() == pid)
+                .map_or("worker", |(_, role)| role.as_str());
+            Err(TalkError::WorkerFailed {
+                role: role.to_owned(),
+                pid,
+                how,
+                others,
+            })
+        }
+        Err(other) => Err(TalkError::Race(other)),
+    }
+}
+
+/// Writes `text` to `dir/name` atomically: a temporary file in the same directory,
+/// synced, then renamed over the name, so a reader sees the old file or the new one.
+pub(crate) fn write_atomic(dir: &Path, name: &str, text: &str) -> Result<PathBuf, TalkError> {
+    let io_err = |source| TalkError::Write {
+        path: dir.join(name),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io_err)?;
+    let path = dir.join(name);
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &path)
+    })();
+    if let Err(source) = result {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io_err(source));
+    }
+    Ok(path)
+}
+
+/// Why a queue or barrier run could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum TalkError {
+    /// A number the user typed is out of range.
+    #[error("{0}")]
+    BadInput(String),
+    /// The shared table could not be mapped.
+    #[error("could not map the shared table")]
+    Map(#[source] nix::errno::Errno),
+    /// The pipe could not be made.
+    #[error("could not make the pipe")]
+    Pipe(#[source] nix::errno::Errno),
+    /// A worker ended badly; the others were killed and reaped.
+    #[error("{role} process {pid} {how}; killed and reaped the other {others} still running")]
+    WorkerFailed {
+        /// `producer`, `consumer`, `participant 3`.
+        role: String,
+        /// Its process id.
+        pid: i32,
+        /// How it ended.
+        how: String,
+        /// How many others were killed.
+        others: usize,
+    },
+    /// The CSV could not be written.
+    #[error("could not write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A failed system call shared with the other demos.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// Waiting for the workers failed.
+    #[error(transparent)]
+    Race(RaceError),
+}
+
+/// `count` and `noun`, with an `s` unless `count` is 1: `1 item`, `2 items`.
+pub(crate) fn plural(count: u64, noun: &str) -> String {
+    match count {
+        1 => format!("1 {noun}"),
+        _ => format!("{count} {noun}s"),
+    }
+}
