@@ -152,26 +152,36 @@ pub(crate) fn reap(children: &mut Children, roles: &[(Pid, String)]) -> Result<(
     }
 }
 
-/// Writes `text` to `dir/name` atomically: a temporary file in the same directory,
-/// synced, then renamed over the name, so a reader sees the old file or the new one.
+/// How this program names its temporary files (`.isolation-demo-{pid}-XXXXXX.tmp`).
+const TEMP_FILES: results::TempFiles = results::TempFiles::new(".isolation-demo-");
+
+/// Writes `text` to `dir/name` atomically, with the results crate's one atomic write:
+/// a temporary file in the same folder, synced, then renamed over the name, so that a
+/// reader sees the old file or the new one, never half of one.
 pub(crate) fn write_atomic(dir: &Path, name: &str, text: &str) -> Result<PathBuf, TalkError> {
-    let io_err = |source| TalkError::Write {
-        path: dir.join(name),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io_err)?;
     let path = dir.join(name);
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)
-    })();
-    if let Err(source) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io_err(source));
+    if dir.exists() && !dir.is_dir() {
+        return Err(TalkError::Write {
+            path,
+            source: std::io::Error::other(format!("{} is not a folder", dir.display())),
+        });
     }
+    std::fs::create_dir_all(dir).map_err(|source| TalkError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    TEMP_FILES
+        .write(&path, |out| {
+            out.write_all(text.as_bytes())
+                .map_err(|source| results::WriteError {
+                    path: path.clone(),
+                    source,
+                })
+        })
+        .map_err(|err| TalkError::Write {
+            path: err.path,
+            source: err.source,
+        })?;
     Ok(path)
 }
 
