@@ -148,7 +148,7 @@ if $cpython; then
 fi
 
 echo
-echo "Figures and data are in $out/ (charts: $out/*.png, trace: $out/trace.json)."
+echo "Figures and data are in $out/ (charts: $out/*.png, to hover over: $out/report.html, trace: $out/trace.json)."
 if $docs; then
   echo "The tutorial's copies are in docs/src/img/."
 fi
