@@ -147,3 +147,170 @@ mod tests {
         );
     }
 }
+
+use crate::chart::lanes::{Bar, Group, Lane, Lanes};
+use plotters::style::RGBColor;
+
+/// A put that did not block.
+const PUT: RGBColor = RGBColor(70, 130, 180);
+/// A put that blocked because the queue was full.
+const BLOCKED: RGBColor = RGBColor(214, 39, 40);
+/// A get, and a process waiting at the barrier.
+const GET: RGBColor = RGBColor(44, 160, 44);
+/// The meeting line of a barrier round.
+const MEET: RGBColor = RGBColor(90, 90, 90);
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// The producer/consumer timeline: one lane of puts (blocked ones in their own
+/// colour, from the put's start to its end) and one lane of gets.
+pub fn queue_lanes(rows: &[QueueRow]) -> Lanes {
+    let end = rows
+        .iter()
+        .map(|r| r.got_ns.max(r.put_end_ns))
+        .max()
+        .unwrap_or(0);
+    // A get is an instant; it is drawn as a thin bar, 0.4 % of the axis wide.
+    let tick = (ms(end) * 0.004).max(1e-6);
+    let puts = rows
+        .iter()
+        .map(|r| Bar {
+            start: ms(r.put_start_ns),
+            end: ms(r.put_end_ns).max(ms(r.put_start_ns) + tick),
+            color: if r.put_waited == 1 { BLOCKED } else { PUT },
+            text: None,
+        })
+        .collect();
+    let gets = rows
+        .iter()
+        .map(|r| Bar {
+            start: ms(r.got_ns),
+            end: ms(r.got_ns) + tick,
+            color: GET,
+            text: None,
+        })
+        .collect();
+    Lanes {
+        title: "Queue: the producer's puts wait while the queue is full".into(),
+        x_desc: "time since the first put (ms)".into(),
+        y_desc: String::new(),
+        x_range: 0.0..ms(end) + tick,
+        legend: vec![
+            ("put".into(), PUT),
+            ("put blocked: queue full".into(), BLOCKED),
+            ("get".into(), GET),
+        ],
+        lanes: vec![
+            Lane {
+                label: "producer".into(),
+                bars: puts,
+            },
+            Lane {
+                label: "consumer".into(),
+                bars: gets,
+            },
+        ],
+        groups: Vec::new(),
+        note: None,
+    }
+}
+
+/// One lane per process; per round a bar from its arrival to its departure, and a
+/// line at each round's last arrival, where every process meets.
+pub fn barrier_lanes(rows: &[BarrierRow]) -> Lanes {
+    let processes = rows.iter().map(|r| r.process).max().map_or(0, |p| p + 1);
+    let end = rows.iter().map(|r| r.depart_ns).max().unwrap_or(0);
+    let tick = (ms(end) * 0.004).max(1e-6);
+    let lanes = (0..processes)
+        .map(|process| Lane {
+            label: format!("process {process}"),
+            bars: rows
+                .iter()
+                .filter(|r| r.process == process)
+                .map(|r| Bar {
+                    start: ms(r.arrive_ns),
+                    end: ms(r.depart_ns).max(ms(r.arrive_ns) + tick),
+                    color: GET,
+                    text: None,
+                })
+                .collect(),
+        })
+        .collect();
+    let groups = meeting_lines(rows)
+        .into_iter()
+        .map(|(round, at)| Group {
+            lanes: 0..processes as usize,
+            at: Some(ms(at)),
+            note: format!("round {round}"),
+            color: MEET,
+        })
+        .collect();
+    Lanes {
+        title: "Barrier: each process waits from its arrival until the last one arrives".into(),
+        x_desc: "time since the first arrival (ms)".into(),
+        y_desc: String::new(),
+        x_range: 0.0..ms(end) + tick,
+        legend: vec![
+            ("waiting at the barrier".into(), GET),
+            ("last arrival of the round".into(), MEET),
+        ],
+        lanes,
+        groups,
+        note: None,
+    }
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+
+    #[test]
+    fn both_figures_render_as_png() {
+        let q = [
+            QueueRow {
+                item: 0,
+                put_start_ns: 0,
+                put_end_ns: 1_000,
+                put_waited: 0,
+                got_ns: 2_000_000,
+            },
+            QueueRow {
+                item: 1,
+                put_start_ns: 2_000,
+                put_end_ns: 1_900_000,
+                put_waited: 1,
+                got_ns: 3_000_000,
+            },
+        ];
+        let lanes = queue_lanes(&q);
+        assert_eq!(lanes.lanes[0].bars[1].color, BLOCKED);
+        let png = crate::chart::render_png(&lanes, "queue-timeline.png").unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let b = [
+            BarrierRow {
+                round: 0,
+                process: 0,
+                arrive_ns: 0,
+                depart_ns: 5_000_000,
+            },
+            BarrierRow {
+                round: 0,
+                process: 1,
+                arrive_ns: 4_900_000,
+                depart_ns: 5_000_000,
+            },
+        ];
+        let lanes = barrier_lanes(&b);
+        assert_eq!(lanes.lanes.len(), 2);
+        assert_eq!(lanes.groups[0].at, Some(4.9));
+        let png = crate::chart::render_png(&lanes, "barrier-lanes.png").unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        if let Ok(dir) = std::env::var("ISOLATION_PNG_DIR") {
+            std::fs::write(format!("{dir}/barrier.png"), &png).unwrap();
+            let png = crate::chart::render_png(&queue_lanes(&q), "q").unwrap();
+            std::fs::write(format!("{dir}/queue.png"), &png).unwrap();
+        }
+    }
+}
