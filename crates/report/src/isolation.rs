@@ -314,3 +314,59 @@ mod figure_tests {
         }
     }
 }
+
+/// If `input` holds `queue.csv` or `barrier.csv` and no other CSV (no `pools`
+/// files), draws `queue-timeline.png` and `barrier-lanes.png` for those present
+/// into `out` and returns one line per file written; otherwise `None`, and the
+/// folder is read as `pools` results.
+pub fn draw_folder(input: &Path, out: &Path) -> Result<Option<Vec<String>>, ReportError> {
+    let Ok(entries) = std::fs::read_dir(input) else {
+        return Ok(None);
+    };
+    let csvs: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".csv"))
+        .collect();
+    let ours = |name: &String| name == "queue.csv" || name == "barrier.csv";
+    if csvs.is_empty() || !csvs.iter().all(ours) {
+        return Ok(None);
+    }
+    let open = |path: &Path| {
+        std::fs::File::open(path).map_err(|source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let mut figures = Vec::new();
+    let queue = input.join("queue.csv");
+    if queue.is_file() {
+        let rows = read_queue(&queue, open(&queue)?)?;
+        figures.push((
+            "queue-timeline.png",
+            queue_lanes(&rows),
+            rows.len(),
+            "items",
+        ));
+    }
+    let barrier = input.join("barrier.csv");
+    if barrier.is_file() {
+        let rows = read_barrier(&barrier, open(&barrier)?)?;
+        figures.push((
+            "barrier-lanes.png",
+            barrier_lanes(&rows),
+            rows.len(),
+            "visits",
+        ));
+    }
+    let mut lines = vec![format!(
+        "{} holds only isolation-demo files: drawing just their figures",
+        input.display()
+    )];
+    for (name, lanes, count, what) in figures {
+        let png = crate::chart::render_png(&lanes, name)?;
+        let path = crate::files::write_atomically(out, name, &png)?;
+        lines.push(format!("wrote {} ({count} {what})", path.display()));
+    }
+    Ok(Some(lines))
+}
