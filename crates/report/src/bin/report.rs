@@ -122,7 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // a half-updated set of figures behind.
     if let Some(lines) = report::isolation::draw_folder(&cli.input, &cli.out)? {
         for line in lines {
-            procutil::say_unless_closed!("{line}");
+            procutil::say_unless_closed!("{line}")?;
         }
         return Ok(());
     }
