@@ -40,6 +40,7 @@ pub mod chart;
 pub mod error;
 pub mod files;
 pub mod html;
+pub mod isolation;
 pub mod load;
 pub mod model;
 pub mod trace;

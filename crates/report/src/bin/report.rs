@@ -120,6 +120,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     procutil::interrupt::exit_on_interrupt("interrupted: no file was left half-written");
     // Read and check everything before writing anything: a bad row must not leave
     // a half-updated set of figures behind.
+    if let Some(lines) = report::isolation::draw_folder(&cli.input, &cli.out)? {
+        for line in lines {
+            procutil::say_unless_closed!("{line}")?;
+        }
+        return Ok(());
+    }
     let results = report::load(&cli.input)?;
     let extras: Vec<String> = results::layout::optional_file_names()
         .into_iter()

@@ -1,0 +1,73 @@
+//! `report` on a folder that `isolation-demo queue` and `barrier` wrote into: the
+//! real binaries, small runs, a temporary folder.
+
+use std::path::Path;
+use std::process::Command;
+
+fn bin(name: &str) -> std::path::PathBuf {
+    // Both binaries sit in the same target folder as this test's `report`.
+    let report = assert_cmd::cargo::cargo_bin("report");
+    report.with_file_name(name)
+}
+
+fn demo(dir: &Path, args: &[&str]) {
+    let status = Command::new(bin("isolation-demo"))
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .expect("isolation-demo runs");
+    assert!(status.status.success(), "{status:?}");
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n"))
+}
+
+#[test]
+fn queue_and_barrier_folder_gets_both_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    demo(dir.path(), &["queue", "--items", "20"]);
+    demo(dir.path(), &["barrier", "--rounds", "3"]);
+    let out = assert_cmd::Command::cargo_bin("report")
+        .unwrap()
+        .arg("--in")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].ends_with("holds only isolation-demo files: drawing just their figures"));
+    assert!(lines[1].starts_with("wrote ") && lines[1].ends_with("queue-timeline.png (20 items)"));
+    assert!(lines[2].starts_with("wrote ") && lines[2].contains("barrier-lanes.png ("));
+    assert!(is_png(&dir.path().join("queue-timeline.png")));
+    assert!(is_png(&dir.path().join("barrier-lanes.png")));
+}
+
+#[test]
+fn malformed_queue_csv_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("queue.csv"),
+        "item,put_start_ns,put_end_ns,put_waited,got_ns\n0,0,10,0,20\n1,5,oops,0,30\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("report")
+        .unwrap()
+        .arg("--in")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("queue.csv:3"), "{stderr}");
+    assert!(stderr.contains("put_end_ns"), "{stderr}");
+    assert!(!dir.path().join("queue-timeline.png").exists());
+}
