@@ -4,10 +4,12 @@
 use std::path::Path;
 use std::process::Command;
 
+#[allow(dead_code)] // each test file uses a different part of the shared helpers
+mod common;
+
+/// The workspace binary `name`, built first if this test runs on its own.
 fn bin(name: &str) -> std::path::PathBuf {
-    // Both binaries sit in the same target folder as this test's `report`.
-    let report = assert_cmd::cargo::cargo_bin("report");
-    report.with_file_name(name)
+    common::workspace_binary(name)
 }
 
 fn demo(dir: &Path, args: &[&str]) {

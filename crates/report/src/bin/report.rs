@@ -35,7 +35,8 @@ use report::ImageFormat;
 /// Draw the Gantt charts, worker lanes and GIL timeline of a `pools` run, and write
 /// a Perfetto trace of it and report.html (the Gantt charts with a tooltip per task,
 /// the speed-up lines and the experiments table, on one page that works offline); or
-/// draw the two Gantt charts and report.html from the article's own CSV files; or,
+/// draw the two Gantt charts and report.html from the article's own CSV files; or
+/// the queue timeline and barrier lanes of `isolation-demo queue` and `barrier`; or,
 /// with --beside, CPython's run beside Rust's.
 #[derive(Debug, Parser)]
 #[command(
