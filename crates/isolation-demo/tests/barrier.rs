@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-fn binary() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("isolation-demo")
-}
+mod common;
+use common::{binary, children_of};
 
 /// A fresh output directory for one test.
 fn out_dir(name: &str) -> std::path::PathBuf {
@@ -85,24 +84,6 @@ fn bad_input_is_refused() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(output.stdout.is_empty());
     }
-}
-
-/// The pids of the live children of `parent`.
-fn children_of(parent: u32) -> Vec<u32> {
-    let mut children = vec![];
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let after = &stat[stat.rfind(')').unwrap() + 1..];
-        if after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) == Some(parent) {
-            children.push(pid);
-        }
-    }
-    children
 }
 
 /// A participant killed mid-run leaves the others asleep at the barrier; the run

@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// The binary under test.
-fn binary() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("isolation-demo")
-}
+mod common;
+use common::{binary, children_of};
 
 /// One row of the table: method, expected, reached, lost.
 #[derive(Debug, PartialEq, Eq)]
@@ -176,30 +174,6 @@ fn bad_input_is_refused() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         assert!(output.stdout.is_empty(), "{args:?}");
     }
-}
-
-/// The pids of the live children of `parent`, from `/proc/*/stat`.
-fn children_of(parent: u32) -> Vec<u32> {
-    let mut children = vec![];
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Some(ppid) = parent_of(pid)
-            && ppid == parent
-        {
-            children.push(pid);
-        }
-    }
-    children
-}
-
-/// The parent pid of `pid`, if it still exists (the 4th field of `/proc/PID/stat`,
-/// after the command name in parentheses).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Waits up to `limit` for `child` to exit; kills it and fails the test past that.

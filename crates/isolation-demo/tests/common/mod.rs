@@ -1,0 +1,28 @@
+//! Helpers shared by the tests that start `isolation-demo` and watch its processes.
+
+/// The binary under test.
+pub fn binary() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("isolation-demo")
+}
+
+/// The pids of the live children of `parent`, from `/proc/*/stat`.
+pub fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = vec![];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if parent_of(pid) == Some(parent) {
+            children.push(pid);
+        }
+    }
+    children
+}
+
+/// The parent pid of `pid`, if it still exists (the 4th field of `/proc/PID/stat`,
+/// after the command name in parentheses).
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
