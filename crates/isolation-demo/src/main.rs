@@ -85,7 +85,8 @@ enum Demo {
     /// Each of N processes adds 1 to a counter in a MAP_SHARED page M times. With
     /// --sync none (an atomic load, then an atomic store) updates are lost; with
     /// atomic (fetch_add) or lock (a futex lock in the same page) the count is exact.
-    /// Without --sync, all three run one after the other.
+    /// Without --sync, all three run one after the other. Writes one row per method
+    /// to DIR/race-processes.csv, or DIR/race-threads.csv under --threads.
     #[command(
         after_help = "Example: isolation-demo race --sync none --processes 4 --increments 100000"
     )]
@@ -175,6 +176,10 @@ struct RaceArgs {
     )]
     start_method: StartMethod,
 
+    /// Directory for race-processes.csv (or race-threads.csv under --threads).
+    #[arg(long, value_name = "DIR", default_value = "results/talk")]
+    out: std::path::PathBuf,
+
     /// Internal: run only one participant, as the spawned child of this parent pid.
     #[arg(
         long = isolation_demo::race::PARTICIPANT_FLAG,
@@ -255,7 +260,8 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
     for method in methods {
         outcomes.push(race::run(&options, method)?);
     }
-    for line in race::report(&options, &outcomes) {
+    let path = race::write_csv(&options, &outcomes, &args.out)?;
+    for line in race::report(&options, &outcomes, &path) {
         procutil::say!("{line}")?;
     }
     Ok(())

@@ -39,6 +39,7 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -642,8 +643,82 @@ pub(crate) fn monotonic_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
+/// The columns of `race-processes.csv` and `race-threads.csv`, in order. `report`
+/// reads them by these names.
+pub const CSV_COLUMNS: [&str; 10] = [
+    "mode",
+    "start_method",
+    "method",
+    "participants",
+    "increments_each",
+    "expected",
+    "reached",
+    "lost",
+    "seconds",
+    "ns_per_increment",
+];
+
+impl Participants {
+    /// The `mode` column: `processes` or `threads`.
+    pub fn mode(self) -> &'static str {
+        match self {
+            Participants::Processes(_) => "processes",
+            Participants::Threads => "threads",
+        }
+    }
+
+    /// The file a run of these participants writes: one per mode, so that a process
+    /// run and a thread run into the same folder sit side by side (a process run
+    /// under spawn replaces one under fork).
+    pub fn csv_name(self) -> String {
+        format!("race-{}.csv", self.mode())
+    }
+}
+
+/// The CSV of a run: a header, then one row per method run. `start_method` is empty
+/// for threads; `seconds` is the timed part of the run (see [`Outcome::elapsed_ns`]).
+pub fn csv(options: &Options, outcomes: &[Outcome]) -> String {
+    let mut text = CSV_COLUMNS.join(",");
+    text.push('\n');
+    let start_method = match options.participants {
+        Participants::Processes(start_method) => start_method.to_string(),
+        Participants::Threads => String::new(),
+    };
+    for outcome in outcomes {
+        text.push_str(&format!(
+            "{},{start_method},{},{},{},{},{},{},{:.9},{:.3}\n",
+            options.participants.mode(),
+            outcome.method.name(),
+            options.processes,
+            options.increments,
+            outcome.expected,
+            outcome.reached,
+            outcome.lost(),
+            outcome.elapsed_ns as f64 / 1e9,
+            outcome.ns_per_increment(),
+        ));
+    }
+    text
+}
+
+/// Writes [`csv`] atomically to `out/race-{mode}.csv` and returns its path.
+pub fn write_csv(
+    options: &Options,
+    outcomes: &[Outcome],
+    out: &Path,
+) -> Result<PathBuf, RaceError> {
+    let name = options.participants.csv_name();
+    crate::talk::write_atomic(out, &name, &csv(options, outcomes)).map_err(|err| match err {
+        crate::talk::TalkError::Write { path, source } => RaceError::Write { path, source },
+        other => RaceError::Write {
+            path: out.join(&name),
+            source: io::Error::other(other.to_string()),
+        },
+    })
+}
+
 /// The report: a heading, a table, and one line per method saying what it shows.
-pub fn report(options: &Options, outcomes: &[Outcome]) -> Vec<String> {
+pub fn report(options: &Options, outcomes: &[Outcome], csv: &Path) -> Vec<String> {
     let Options {
         participants,
         processes,
@@ -693,6 +768,7 @@ pub fn report(options: &Options, outcomes: &[Outcome]) -> Vec<String> {
          start gate to the last finish, divided by all {expected} increments; starting \
          the participants is not timed."
     ));
+    lines.push(format!("Counts: {}", csv.display()));
     lines
 }
 
@@ -790,6 +866,15 @@ pub enum RaceError {
         /// How many participant processes were still running.
         missing: usize,
     },
+    /// The CSV could not be written.
+    #[error("could not write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// A system call, or the shared memory, failed.
     #[error(transparent)]
     Demo(#[from] DemoError),
@@ -869,8 +954,8 @@ mod tests {
                 elapsed_ns: 400,
             },
         ];
-        let lines = report(&options, &outcomes);
-        assert_eq!(lines.len(), 2 + 2 + 2 + 1, "{lines:#?}");
+        let lines = report(&options, &outcomes, Path::new("race-threads.csv"));
+        assert_eq!(lines.len(), 2 + 2 + 2 + 1 + 1, "{lines:#?}");
         assert!(
             lines[2].starts_with("none") && lines[2].contains(" 5 "),
             "{lines:#?}"
@@ -878,6 +963,32 @@ mod tests {
         assert!(lines[2].ends_with("10.0"), "{lines:#?}");
         assert!(lines[4].starts_with("none: 5 updates lost"), "{lines:#?}");
         assert!(lines[5].starts_with("lock: exact"), "{lines:#?}");
+        assert_eq!(lines[7], "Counts: race-threads.csv");
+    }
+
+    /// The CSV text of a hand-made run, exactly: empty start_method for threads.
+    #[test]
+    fn csv_text() {
+        let outcomes = [Outcome {
+            method: Method::None,
+            expected: 20,
+            reached: 15,
+            elapsed_ns: 1_500,
+        }];
+        let threads = Options::new(Participants::Threads, Some(2), Some(10)).unwrap();
+        assert_eq!(
+            csv(&threads, &outcomes),
+            "mode,start_method,method,participants,increments_each,expected,reached,lost,\
+             seconds,ns_per_increment\nthreads,,none,2,10,20,15,5,0.000001500,75.000\n"
+        );
+        let spawn = Options::new(
+            Participants::Processes(StartMethod::Spawn),
+            Some(2),
+            Some(10),
+        )
+        .unwrap();
+        assert!(csv(&spawn, &outcomes).contains("\nprocesses,spawn,none,2,10,"));
+        assert_eq!(spawn.participants.csv_name(), "race-processes.csv");
     }
 
     /// `none` with one participant says why it is exact, not that it was luck.

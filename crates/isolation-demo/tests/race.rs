@@ -16,6 +16,30 @@ use nix::unistd::Pid;
 mod common;
 use common::{binary, children_of};
 
+/// A fresh folder under the system's temporary folder, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("race-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// One row of the table: method, expected, reached, lost.
 #[derive(Debug, PartialEq, Eq)]
 struct Row {
@@ -25,12 +49,84 @@ struct Row {
     lost: u64,
 }
 
-/// Runs `race` with `args`, checks it succeeded quietly, and returns the table's rows
-/// and every line.
+/// Runs `race` with `args` into a temporary folder, checks it succeeded quietly and
+/// that its CSV agrees with its table, and returns the table's rows and every line.
 fn race(args: &[&str]) -> (Vec<Row>, Vec<String>) {
+    let dir = TempDir::new();
+    let (rows, lines) = race_into(dir.path(), args);
+    let threads = args.contains(&"--threads");
+    let name = if threads {
+        "race-threads.csv"
+    } else {
+        "race-processes.csv"
+    };
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, [name], "{args:?}");
+    let path = dir.path().join(name);
+    assert_eq!(
+        lines.last().unwrap(),
+        &format!("Counts: {}", path.display())
+    );
+    let csv = csv_rows(&path);
+    assert_eq!(csv.len(), rows.len(), "{csv:#?}");
+    for (row, fields) in rows.iter().zip(&csv) {
+        let mode = if threads { "threads" } else { "processes" };
+        assert_eq!(fields[0], mode);
+        let start_method = match args.iter().position(|a| *a == "--start-method") {
+            _ if threads => "",
+            Some(i) => args[i + 1],
+            None => "fork",
+        };
+        assert_eq!(fields[1], start_method);
+        assert_eq!(fields[2], row.method);
+        let number = |i: usize| fields[i].parse::<u64>().unwrap();
+        let (participants, each) = (number(3), number(4));
+        let (expected, reached, lost) = (number(5), number(6), number(7));
+        assert_eq!(expected, participants * each, "{fields:?}");
+        assert_eq!(
+            (expected, reached, lost),
+            (row.expected, row.reached, row.lost)
+        );
+        assert_eq!(lost, expected - reached, "{fields:?}");
+        match row.method.as_str() {
+            "none" => assert!(reached <= expected, "{fields:?}"),
+            _ => assert_eq!(lost, 0, "{fields:?}"),
+        }
+        let seconds: f64 = fields[8].parse().unwrap();
+        let ns: f64 = fields[9].parse().unwrap();
+        assert!(seconds >= 0.0 && ns >= 0.0, "{fields:?}");
+    }
+    (rows, lines)
+}
+
+/// The rows of a race CSV, split into fields, after checking its header.
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "mode,start_method,method,participants,increments_each,expected,reached,lost,\
+             seconds,ns_per_increment"
+        )
+    );
+    lines
+        .map(|line| line.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .inspect(|fields| assert_eq!(fields.len(), 10, "{fields:?}"))
+        .collect()
+}
+
+/// Runs `race` with `args` and `--out dir`, checks it succeeded quietly, and returns
+/// the table's rows and every line.
+fn race_into(dir: &Path, args: &[&str]) -> (Vec<Row>, Vec<String>) {
     let output = assert_cmd::Command::new(binary())
         .arg("race")
         .args(args)
+        .arg("--out")
+        .arg(dir)
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -130,6 +226,27 @@ fn all_three_by_default() {
             "{method} in {lines:#?}"
         );
     }
+}
+
+/// A process run and a thread run into one folder write one file each, side by side.
+#[test]
+fn processes_and_threads_sit_side_by_side() {
+    let dir = TempDir::new();
+    race_into(dir.path(), &["--processes", "2", "--increments", "1000"]);
+    race_into(
+        dir.path(),
+        &["--processes", "3", "--increments", "1000", "--threads"],
+    );
+    let processes = csv_rows(&dir.path().join("race-processes.csv"));
+    let threads = csv_rows(&dir.path().join("race-threads.csv"));
+    assert_eq!(processes.len(), 3);
+    assert_eq!(threads.len(), 3);
+    assert!(processes.iter().all(|f| f[0] == "processes" && f[3] == "2"));
+    assert!(
+        threads
+            .iter()
+            .all(|f| f[0] == "threads" && f[1].is_empty() && f[3] == "3")
+    );
 }
 
 /// Bad numbers get one `Error:` line and a non-zero exit, and start nothing.
