@@ -1,7 +1,14 @@
-//! Reads the two CSVs that `isolation-demo` writes: `queue.csv` (one row per item
-//! put on the queue and got from it) and `barrier.csv` (one row per process and
-//! round at the barrier). Times are ns of CLOCK_MONOTONIC since the run's first
-//! event. The figures drawn from them are not written yet.
+//! Reads the CSVs that `isolation-demo` writes, and draws their figures:
+//! - `race-processes.csv` and `race-threads.csv` (one row per method of one run of
+//!   `race`, without and with `--threads`): [`crate::chart::race`], `race.png`;
+//! - `queue.csv` (one row per item put on the queue and got from it):
+//!   [`crate::chart::queue`], `queue-timeline.png`;
+//! - `barrier.csv` (one row per process and round at the barrier):
+//!   [`crate::chart::barrier`], `barrier-lanes.png`.
+//!
+//! Times in the queue and barrier files are ns of CLOCK_MONOTONIC since the run's
+//! first event. Every row is checked before anything is drawn; a bad one is refused
+//! in one line that names the file, the line and the column.
 
 use std::path::Path;
 
@@ -15,6 +22,177 @@ pub const QUEUE_COLUMNS: [&str; 5] = ["item", "put_start_ns", "put_end_ns", "put
 
 /// The columns of `barrier.csv`, in order.
 pub const BARRIER_COLUMNS: [&str; 4] = ["round", "process", "arrive_ns", "depart_ns"];
+
+/// The columns of `race-processes.csv` and `race-threads.csv`, in order (the
+/// writer's are `isolation_demo::race::CSV_COLUMNS`; the round trip is tested by
+/// `tests/isolation.rs` on the real binary).
+pub const RACE_COLUMNS: [&str; 10] = [
+    "mode",
+    "start_method",
+    "method",
+    "participants",
+    "increments_each",
+    "expected",
+    "reached",
+    "lost",
+    "seconds",
+    "ns_per_increment",
+];
+
+/// The three ways `race` adds 1, in the order the figure shows them.
+pub const RACE_METHODS: [&str; 3] = ["none", "atomic", "lock"];
+
+/// Who raced in a race file: its `mode`, and the file it is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaceMode {
+    /// `race-processes.csv`: child processes, forked or spawned.
+    Processes,
+    /// `race-threads.csv`: threads of one process (`race --threads`).
+    Threads,
+}
+
+impl RaceMode {
+    /// Both, in the order the figure pairs their bars.
+    pub const ALL: [RaceMode; 2] = [RaceMode::Processes, RaceMode::Threads];
+
+    /// The `mode` column's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            RaceMode::Processes => "processes",
+            RaceMode::Threads => "threads",
+        }
+    }
+
+    /// The file `isolation-demo race --out DIR` writes for this mode.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            RaceMode::Processes => "race-processes.csv",
+            RaceMode::Threads => "race-threads.csv",
+        }
+    }
+}
+
+/// One method's run, from a race file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RaceRow {
+    /// `processes` or `threads`; must match the file's name.
+    pub mode: String,
+    /// `fork` or `spawn` for processes; empty for threads.
+    pub start_method: String,
+    /// `none`, `atomic` or `lock`.
+    pub method: String,
+    /// How many processes or threads raced.
+    pub participants: u64,
+    /// How many times each added 1.
+    pub increments_each: u64,
+    /// participants × increments_each: what an exact count reaches.
+    pub expected: u64,
+    /// What the counter reached (never more than expected).
+    pub reached: u64,
+    /// expected − reached: the updates lost.
+    pub lost: u64,
+    /// The timed part of the run, in seconds.
+    pub seconds: f64,
+    /// Wall-clock nanoseconds per increment, over all participants.
+    pub ns_per_increment: f64,
+}
+
+impl RaceRow {
+    /// The count reached as a share of the expected count, 0 to 1.
+    pub fn share(&self) -> f64 {
+        self.reached as f64 / self.expected.max(1) as f64
+    }
+}
+
+/// Reads a race file written for `mode`; refuses a row of another mode or an
+/// unknown method, a method twice (so at most three rows), counts that do not add
+/// up, and a time that is negative or not a number. A file with a header only is
+/// refused too: it has nothing to draw.
+pub fn read_race(
+    path: &Path,
+    mode: RaceMode,
+    input: impl std::io::Read,
+) -> Result<Vec<RaceRow>, ReportError> {
+    let rows = read_rows::<RaceRow>(path, input, &RACE_COLUMNS)?;
+    let mut out: Vec<RaceRow> = Vec::with_capacity(rows.len());
+    for (line, row) in rows {
+        let bad = |message: String| Err(row_error(path, line, message));
+        if row.mode != mode.name() {
+            return bad(format!(
+                "mode = {:?}, but {} holds only {} rows",
+                row.mode,
+                mode.file_name(),
+                mode.name()
+            ));
+        }
+        let start_methods: &[&str] = match mode {
+            RaceMode::Processes => &["fork", "spawn"],
+            RaceMode::Threads => &[""],
+        };
+        if !start_methods.contains(&row.start_method.as_str()) {
+            return bad(format!(
+                "start_method = {:?} is not {} for {}",
+                row.start_method,
+                match mode {
+                    RaceMode::Processes => "fork or spawn",
+                    RaceMode::Threads => "empty",
+                },
+                mode.name()
+            ));
+        }
+        if !RACE_METHODS.contains(&row.method.as_str()) {
+            return bad(format!(
+                "method = {:?} is not none, atomic or lock",
+                row.method
+            ));
+        }
+        if out.iter().any(|r| r.method == row.method) {
+            return bad(format!(
+                "method = {} a second time: a run has one row per method",
+                row.method
+            ));
+        }
+        if row.participants == 0 || row.increments_each == 0 {
+            return bad("participants and increments_each must be at least 1".into());
+        }
+        if row.participants.checked_mul(row.increments_each) != Some(row.expected) {
+            return bad(format!(
+                "expected = {} is not participants × increments_each ({} × {})",
+                row.expected, row.participants, row.increments_each
+            ));
+        }
+        if row.reached > row.expected {
+            return bad(format!(
+                "reached = {} is more than expected = {}: a race loses updates, it never \
+                 invents one",
+                row.reached, row.expected
+            ));
+        }
+        if row.lost != row.expected - row.reached {
+            return bad(format!(
+                "lost = {} is not expected − reached ({} − {})",
+                row.lost, row.expected, row.reached
+            ));
+        }
+        for (column, value) in [
+            ("seconds", row.seconds),
+            ("ns_per_increment", row.ns_per_increment),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return bad(format!("{column} = {value} is not a time of 0 or more"));
+            }
+        }
+        out.push(row);
+    }
+    if out.is_empty() {
+        return Err(row_error(
+            path,
+            1,
+            "a header and no rows: nothing to draw".into(),
+        ));
+    }
+    Ok(out)
+}
 
 /// One item of `queue.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -114,6 +292,103 @@ pub fn meeting_lines(rows: &[BarrierRow]) -> Vec<(u64, u64)> {
     lines.into_iter().collect()
 }
 
+/// The CSV files of `isolation-demo`, each with the figure drawn from it.
+pub const FILES: [&str; 4] = [
+    "race-processes.csv",
+    "race-threads.csv",
+    "queue.csv",
+    "barrier.csv",
+];
+
+/// If `input` holds any of [`FILES`] and no other CSV (no `pools` files), reads and
+/// checks every one of them, then draws `race.png`, `queue-timeline.png` and
+/// `barrier-lanes.png` for those present into `out`, and returns one line per file
+/// written; otherwise `None`, and the folder is read as `pools` results.
+pub fn draw_folder(input: &Path, out: &Path) -> Result<Option<Vec<String>>, ReportError> {
+    use crate::chart::{barrier, queue, race};
+
+    let Ok(entries) = std::fs::read_dir(input) else {
+        return Ok(None);
+    };
+    let csvs: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".csv"))
+        .collect();
+    if csvs.is_empty() || !csvs.iter().all(|name| FILES.contains(&name.as_str())) {
+        return Ok(None);
+    }
+    let open = |name: &str| -> Result<Option<(std::path::PathBuf, std::fs::File)>, ReportError> {
+        let path = input.join(name);
+        if !csvs.iter().any(|c| c == name) {
+            return Ok(None);
+        }
+        if !path.is_file() {
+            return Err(ReportError::NotAFile(path));
+        }
+        let file = std::fs::File::open(&path).map_err(|source| ReportError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Some((path, file)))
+    };
+
+    // Read and check every file before drawing anything.
+    let mut figure = race::RaceFigure::default();
+    let mut race_rows = Vec::new();
+    for mode in RaceMode::ALL {
+        if let Some((path, file)) = open(mode.file_name())? {
+            let rows = read_race(&path, mode, file)?;
+            race_rows.push(format!("{} {}", rows.len(), mode.name()));
+            match mode {
+                RaceMode::Processes => figure.processes = Some(rows),
+                RaceMode::Threads => figure.threads = Some(rows),
+            }
+        }
+    }
+    let queue = match open("queue.csv")? {
+        Some((path, file)) => Some(queue::QueueFigure {
+            rows: read_queue(&path, file)?,
+        }),
+        None => None,
+    };
+    let barrier = match open("barrier.csv")? {
+        Some((path, file)) => Some(read_barrier(&path, file)?),
+        None => None,
+    };
+
+    let mut figures: Vec<(&str, Vec<u8>, String)> = Vec::new();
+    if !race_rows.is_empty() {
+        let png = crate::chart::render_png_with(race::SIZE, race::FILE, |root| {
+            figure.draw(root).map_err(|err| err.to_string())
+        })?;
+        figures.push((race::FILE, png, format!("{} rows", race_rows.join(" + "))));
+    }
+    if let Some(queue_figure) = &queue {
+        let png = crate::chart::render_png_with(queue::SIZE, queue::FILE, |root| {
+            queue_figure.draw(root).map_err(|err| err.to_string())
+        })?;
+        figures.push((
+            queue::FILE,
+            png,
+            format!("{} items", queue_figure.rows.len()),
+        ));
+    }
+    if let Some(rows) = &barrier {
+        let png = crate::chart::render_png(&barrier::barrier_lanes(rows), barrier::FILE)?;
+        figures.push((barrier::FILE, png, format!("{} visits", rows.len())));
+    }
+    let mut lines = vec![format!(
+        "{} holds only isolation-demo files: drawing just their figures",
+        input.display()
+    )];
+    for (name, png, what) in figures {
+        let path = crate::files::write_atomically(out, name, &png)?;
+        lines.push(format!("wrote {} ({what})", path.display()));
+    }
+    Ok(Some(lines))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +409,90 @@ mod tests {
         assert_eq!(err.to_string().lines().count(), 1);
     }
 
+    const RACE_HEADER: &str = "mode,start_method,method,participants,increments_each,\
+                               expected,reached,lost,seconds,ns_per_increment\n";
+
+    /// A good race file reads; each broken rule is refused in one line naming the
+    /// file, the line and the column.
+    #[test]
+    fn race_rows_are_read_and_checked() {
+        let read = |mode, rows: &str| {
+            read_race(
+                Path::new("r.csv"),
+                mode,
+                format!("{RACE_HEADER}{rows}").as_bytes(),
+            )
+            .map_err(|err| err.to_string())
+        };
+        let good = "processes,fork,none,2,10,20,15,5,0.000001,50\n\
+                    processes,fork,atomic,2,10,20,20,0,0.000001,50\n";
+        let rows = read(RaceMode::Processes, good).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].share(), 0.75);
+        assert!(read(RaceMode::Threads, "threads,,lock,1,1,1,1,0,0,0\n").is_ok());
+        for (mode, row, says) in [
+            (
+                RaceMode::Threads,
+                "processes,fork,none,2,10,20,15,5,0,0",
+                "r.csv:2: mode = \"processes\"",
+            ),
+            (
+                RaceMode::Threads,
+                "threads,fork,none,2,10,20,15,5,0,0",
+                "r.csv:2: start_method = \"fork\"",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,some,2,10,20,15,5,0,0",
+                "r.csv:2: method = \"some\"",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,none,2,10,21,15,6,0,0",
+                "r.csv:2: expected = 21",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,none,2,10,20,25,0,0,0",
+                "r.csv:2: reached = 25",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,none,2,10,20,15,4,0,0",
+                "r.csv:2: lost = 4",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,none,2,10,20,15,5,-1,0",
+                "r.csv:2: seconds = -1",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,none,2,10,20,15,5,0,NaN",
+                "r.csv:2: ns_per_increment = NaN",
+            ),
+            (
+                RaceMode::Processes,
+                "processes,fork,none,2,ten,20,15,5,0,0",
+                "r.csv:2:",
+            ),
+        ] {
+            let err = read(mode, &format!("{row}\n")).unwrap_err();
+            assert!(err.starts_with(says), "{err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let twice = "processes,fork,none,2,10,20,15,5,0,0\nprocesses,spawn,none,2,10,20,15,5,0,0\n";
+        let err = read(RaceMode::Processes, twice).unwrap_err();
+        assert!(
+            err.starts_with("r.csv:3: method = none a second time"),
+            "{err}"
+        );
+        assert_eq!(
+            read(RaceMode::Processes, "").unwrap_err(),
+            "r.csv:1: a header and no rows: nothing to draw"
+        );
+    }
+
     #[test]
     fn barrier_rows_give_each_rounds_meeting_line() {
         let text = "round,process,arrive_ns,depart_ns\n0,0,0,50\n0,1,40,51\n1,0,60,99\n1,1,98,99\n";
@@ -146,227 +505,4 @@ mod tests {
             "b.csv:2: the process leaves before it arrives (depart_ns < arrive_ns)"
         );
     }
-}
-
-use crate::chart::lanes::{Bar, Group, Lane, Lanes};
-use plotters::style::RGBColor;
-
-/// A put that did not block.
-const PUT: RGBColor = RGBColor(70, 130, 180);
-/// A put that blocked because the queue was full.
-const BLOCKED: RGBColor = RGBColor(214, 39, 40);
-/// A get, and a process waiting at the barrier.
-const GET: RGBColor = RGBColor(44, 160, 44);
-/// The meeting line of a barrier round.
-const MEET: RGBColor = RGBColor(90, 90, 90);
-
-fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
-}
-
-/// The producer/consumer timeline: one lane of puts (blocked ones in their own
-/// colour, from the put's start to its end) and one lane of gets.
-pub fn queue_lanes(rows: &[QueueRow]) -> Lanes {
-    let end = rows
-        .iter()
-        .map(|r| r.got_ns.max(r.put_end_ns))
-        .max()
-        .unwrap_or(0);
-    // A get is an instant; it is drawn as a thin bar, 0.4 % of the axis wide.
-    let tick = (ms(end) * 0.004).max(1e-6);
-    let puts = rows
-        .iter()
-        .map(|r| Bar {
-            start: ms(r.put_start_ns),
-            end: ms(r.put_end_ns).max(ms(r.put_start_ns) + tick),
-            color: if r.put_waited == 1 { BLOCKED } else { PUT },
-            text: None,
-        })
-        .collect();
-    let gets = rows
-        .iter()
-        .map(|r| Bar {
-            start: ms(r.got_ns),
-            end: ms(r.got_ns) + tick,
-            color: GET,
-            text: None,
-        })
-        .collect();
-    Lanes {
-        title: "Queue: the producer's puts wait while the queue is full".into(),
-        x_desc: "time since the first put (ms)".into(),
-        y_desc: String::new(),
-        x_range: 0.0..ms(end) + tick,
-        legend: vec![
-            ("put".into(), PUT),
-            ("put blocked: queue full".into(), BLOCKED),
-            ("get".into(), GET),
-        ],
-        lanes: vec![
-            Lane {
-                label: "producer".into(),
-                bars: puts,
-            },
-            Lane {
-                label: "consumer".into(),
-                bars: gets,
-            },
-        ],
-        groups: Vec::new(),
-        note: None,
-    }
-}
-
-/// One lane per process; per round a bar from its arrival to its departure, and a
-/// line at each round's last arrival, where every process meets.
-pub fn barrier_lanes(rows: &[BarrierRow]) -> Lanes {
-    let processes = rows.iter().map(|r| r.process).max().map_or(0, |p| p + 1);
-    let end = rows.iter().map(|r| r.depart_ns).max().unwrap_or(0);
-    let tick = (ms(end) * 0.004).max(1e-6);
-    let lanes = (0..processes)
-        .map(|process| Lane {
-            label: format!("process {process}"),
-            bars: rows
-                .iter()
-                .filter(|r| r.process == process)
-                .map(|r| Bar {
-                    start: ms(r.arrive_ns),
-                    end: ms(r.depart_ns).max(ms(r.arrive_ns) + tick),
-                    color: GET,
-                    text: None,
-                })
-                .collect(),
-        })
-        .collect();
-    let groups = meeting_lines(rows)
-        .into_iter()
-        .map(|(round, at)| Group {
-            lanes: 0..processes as usize,
-            at: Some(ms(at)),
-            note: format!("round {round}"),
-            color: MEET,
-        })
-        .collect();
-    Lanes {
-        title: "Barrier: each process waits from its arrival until the last one arrives".into(),
-        x_desc: "time since the first arrival (ms)".into(),
-        y_desc: String::new(),
-        x_range: 0.0..ms(end) + tick,
-        legend: vec![
-            ("waiting at the barrier".into(), GET),
-            ("last arrival of the round".into(), MEET),
-        ],
-        lanes,
-        groups,
-        note: None,
-    }
-}
-
-#[cfg(test)]
-mod figure_tests {
-    use super::*;
-
-    #[test]
-    fn both_figures_render_as_png() {
-        let q = [
-            QueueRow {
-                item: 0,
-                put_start_ns: 0,
-                put_end_ns: 1_000,
-                put_waited: 0,
-                got_ns: 2_000_000,
-            },
-            QueueRow {
-                item: 1,
-                put_start_ns: 2_000,
-                put_end_ns: 1_900_000,
-                put_waited: 1,
-                got_ns: 3_000_000,
-            },
-        ];
-        let lanes = queue_lanes(&q);
-        assert_eq!(lanes.lanes[0].bars[1].color, BLOCKED);
-        let png = crate::chart::render_png(&lanes, "queue-timeline.png").unwrap();
-        assert!(png.starts_with(b"\x89PNG"));
-        let b = [
-            BarrierRow {
-                round: 0,
-                process: 0,
-                arrive_ns: 0,
-                depart_ns: 5_000_000,
-            },
-            BarrierRow {
-                round: 0,
-                process: 1,
-                arrive_ns: 4_900_000,
-                depart_ns: 5_000_000,
-            },
-        ];
-        let lanes = barrier_lanes(&b);
-        assert_eq!(lanes.lanes.len(), 2);
-        assert_eq!(lanes.groups[0].at, Some(4.9));
-        let png = crate::chart::render_png(&lanes, "barrier-lanes.png").unwrap();
-        assert!(png.starts_with(b"\x89PNG"));
-        if let Ok(dir) = std::env::var("ISOLATION_PNG_DIR") {
-            std::fs::write(format!("{dir}/barrier.png"), &png).unwrap();
-            let png = crate::chart::render_png(&queue_lanes(&q), "q").unwrap();
-            std::fs::write(format!("{dir}/queue.png"), &png).unwrap();
-        }
-    }
-}
-
-/// If `input` holds `queue.csv` or `barrier.csv` and no other CSV (no `pools`
-/// files), draws `queue-timeline.png` and `barrier-lanes.png` for those present
-/// into `out` and returns one line per file written; otherwise `None`, and the
-/// folder is read as `pools` results.
-pub fn draw_folder(input: &Path, out: &Path) -> Result<Option<Vec<String>>, ReportError> {
-    let Ok(entries) = std::fs::read_dir(input) else {
-        return Ok(None);
-    };
-    let csvs: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".csv"))
-        .collect();
-    let ours = |name: &String| name == "queue.csv" || name == "barrier.csv";
-    if csvs.is_empty() || !csvs.iter().all(ours) {
-        return Ok(None);
-    }
-    let open = |path: &Path| {
-        std::fs::File::open(path).map_err(|source| ReportError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let mut figures = Vec::new();
-    let queue = input.join("queue.csv");
-    if queue.is_file() {
-        let rows = read_queue(&queue, open(&queue)?)?;
-        figures.push((
-            "queue-timeline.png",
-            queue_lanes(&rows),
-            rows.len(),
-            "items",
-        ));
-    }
-    let barrier = input.join("barrier.csv");
-    if barrier.is_file() {
-        let rows = read_barrier(&barrier, open(&barrier)?)?;
-        figures.push((
-            "barrier-lanes.png",
-            barrier_lanes(&rows),
-            rows.len(),
-            "visits",
-        ));
-    }
-    let mut lines = vec![format!(
-        "{} holds only isolation-demo files: drawing just their figures",
-        input.display()
-    )];
-    for (name, lanes, count, what) in figures {
-        let png = crate::chart::render_png(&lanes, name)?;
-        let path = crate::files::write_atomically(out, name, &png)?;
-        lines.push(format!("wrote {} ({count} {what})", path.display()));
-    }
-    Ok(Some(lines))
 }

@@ -10,6 +10,9 @@
 //!   drawn from two folders by `report --beside`, so not in the [`Chart`] list.
 //! - [`cores`]: the article's first figure, concurrency vs parallelism, from two
 //!   `pools --cpus N` runs (its own exporter, drawn only when both runs are there).
+//! - [`race`], [`queue`], [`barrier`]: the figures of `isolation-demo race`, `queue`
+//!   and `barrier`, from the rows [`crate::isolation`] reads (drawn by
+//!   `report --in DIR` on a folder of those CSVs only, so not in the [`Chart`] list).
 //! - [`text`]: text from the embedded DejaVu Sans font, for every backend.
 //! - This file: the [`Chart`] list, colours, and the [`ChartFile`] exporter that
 //!   renders a chart in one [`ImageFormat`].
@@ -17,11 +20,14 @@
 //! Everything is drawn into memory, never onto a path, so that the caller can write
 //! the finished bytes atomically.
 
+pub mod barrier;
 pub mod beside;
 pub mod cores;
 pub mod gantt;
 pub mod gil;
 pub mod lanes;
+pub mod queue;
+pub mod race;
 pub mod text;
 pub mod workers;
 
@@ -255,6 +261,24 @@ pub fn render_png(lanes: &Lanes, file: &str) -> Result<Vec<u8>, ReportError> {
         let bitmap = BitMapBackend::with_buffer(&mut rgb, (width, height));
         let root = GlyphText::raster(bitmap).into_drawing_area();
         draw(lanes, &root, file)?;
+    }
+    encode_png(&rgb, width, height).map_err(|err| draw_error(file, err))
+}
+
+/// Draws a figure of `size` pixels with `draw` (which reports a failure as text)
+/// into an RGB buffer and encodes it as PNG: for the figures that are not lanes.
+pub fn render_png_with(
+    size: (u32, u32),
+    file: &str,
+    draw: impl FnOnce(&DrawingArea<GlyphText<BitMapBackend<'_>>, Shift>) -> Result<(), String>,
+) -> Result<Vec<u8>, ReportError> {
+    let (width, height) = size;
+    let mut rgb = vec![0; width as usize * height as usize * 3];
+    {
+        let bitmap = BitMapBackend::with_buffer(&mut rgb, size);
+        let root = GlyphText::raster(bitmap).into_drawing_area();
+        draw(&root).map_err(|err| draw_error(file, err))?;
+        root.present().map_err(|err| draw_error(file, err))?;
     }
     encode_png(&rgb, width, height).map_err(|err| draw_error(file, err))
 }
