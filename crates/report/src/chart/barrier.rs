@@ -18,8 +18,11 @@ use crate::isolation::{BarrierRow, meeting_lines};
 /// The figure's file name.
 pub const FILE: &str = "barrier-lanes.png";
 
-/// A process waiting at the barrier.
+/// A process waiting at the barrier, in even rounds.
 const WAIT: RGBColor = RGBColor(44, 160, 44);
+/// The same in odd rounds, darker: a process that leaves one round and arrives at
+/// the next almost at once would otherwise show one bar across the meeting line.
+const WAIT_ODD: RGBColor = RGBColor(20, 100, 20);
 /// The meeting line of a barrier round.
 const MEET: RGBColor = RGBColor(90, 90, 90);
 
@@ -44,7 +47,7 @@ pub fn barrier_lanes(rows: &[BarrierRow]) -> Lanes {
                 .map(|r| Bar {
                     start: ms(r.arrive_ns),
                     end: ms(r.depart_ns).max(ms(r.arrive_ns) + tick),
-                    color: WAIT,
+                    color: if r.round % 2 == 0 { WAIT } else { WAIT_ODD },
                     text: None,
                 })
                 .collect(),
@@ -72,7 +75,8 @@ pub fn barrier_lanes(rows: &[BarrierRow]) -> Lanes {
         y_desc: String::new(),
         x_range: 0.0..ms(end) + tick,
         legend: vec![
-            ("waiting at the barrier".into(), WAIT),
+            ("waiting at the barrier (even rounds)".into(), WAIT),
+            ("(odd rounds)".into(), WAIT_ODD),
             (
                 format!("last arrival of a round: all go on ({rounds})"),
                 MEET,
@@ -107,7 +111,7 @@ mod tests {
         assert_eq!(lanes.groups.len(), 2);
         assert_eq!(lanes.groups[0].at, Some(4.9));
         assert!(lanes.groups.iter().all(|g| g.note.is_empty()));
-        assert!(lanes.legend[1].0.contains("2 rounds"));
+        assert!(lanes.legend[2].0.contains("2 rounds"));
         let png = crate::chart::render_png(&lanes, FILE).unwrap();
         assert!(png.starts_with(b"\x89PNG"));
     }
