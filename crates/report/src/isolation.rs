@@ -230,12 +230,24 @@ fn row_error(path: &Path, line: u64, message: String) -> ReportError {
     }
 }
 
-/// Reads `queue.csv` text; refuses a put that ends before it starts, a
-/// `put_waited` other than 0 or 1, and a get before its put began.
+/// Reads `queue.csv` text; refuses items out of order, a put that ends before it
+/// starts, a `put_waited` other than 0 or 1, a get before its put began, and a file
+/// with no rows.
 pub fn read_queue(path: &Path, input: impl std::io::Read) -> Result<Vec<QueueRow>, ReportError> {
     let rows = read_rows::<QueueRow>(path, input, &QUEUE_COLUMNS)?;
     let mut out = Vec::with_capacity(rows.len());
     for (line, row) in rows {
+        if row.item != out.len() as u64 {
+            return Err(row_error(
+                path,
+                line,
+                format!(
+                    "item = {}, but items are listed in order from 0, so this one should be {}",
+                    row.item,
+                    out.len()
+                ),
+            ));
+        }
         if row.put_end_ns < row.put_start_ns {
             return Err(row_error(
                 path,
@@ -259,10 +271,18 @@ pub fn read_queue(path: &Path, input: impl std::io::Read) -> Result<Vec<QueueRow
         }
         out.push(row);
     }
+    if out.is_empty() {
+        return Err(row_error(
+            path,
+            1,
+            "a header and no rows: nothing to draw".into(),
+        ));
+    }
     Ok(out)
 }
 
-/// Reads `barrier.csv` text; refuses a departure before its arrival.
+/// Reads `barrier.csv` text; refuses a departure before its arrival, and a file
+/// with no rows.
 pub fn read_barrier(
     path: &Path,
     input: impl std::io::Read,
@@ -278,6 +298,13 @@ pub fn read_barrier(
             ));
         }
         out.push(row);
+    }
+    if out.is_empty() {
+        return Err(row_error(
+            path,
+            1,
+            "a header and no rows: nothing to draw".into(),
+        ));
     }
     Ok(out)
 }
@@ -407,6 +434,18 @@ mod tests {
         assert!(err.to_string().starts_with("q.csv:2:"), "{err}");
         assert!(err.to_string().contains("put_end_ns"), "{err}");
         assert_eq!(err.to_string().lines().count(), 1);
+        let bad = "item,put_start_ns,put_end_ns,put_waited,got_ns\n1,0,10,0,20\n";
+        let err = read_queue(Path::new("q.csv"), bad.as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("q.csv:2: item = 1, but"),
+            "{err}"
+        );
+        let empty = "item,put_start_ns,put_end_ns,put_waited,got_ns\n";
+        let err = read_queue(Path::new("q.csv"), empty.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.csv:1: a header and no rows: nothing to draw"
+        );
     }
 
     const RACE_HEADER: &str = "mode,start_method,method,participants,increments_each,\

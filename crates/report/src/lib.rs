@@ -26,6 +26,9 @@
 //!   The names, columns, header check and line limit come from `results`.
 //! - [`chart`]: the figures. Each is built as plain [`chart::lanes::Lanes`] data and
 //!   drawn by one routine, into PNG or SVG bytes.
+//! - [`isolation`]: reads the CSVs of `isolation-demo race`, `queue` and `barrier`
+//!   (one-line errors naming file, line and column) and draws `race.png`,
+//!   `queue-timeline.png` and `barrier-lanes.png` from a folder of only those.
 //! - [`trace`]: the Chrome trace-event JSON.
 //! - [`html`]: `report.html`, the Gantt charts as SVG with a tooltip per task, the
 //!   speed-up lines and the experiments table, on one page that works offline.

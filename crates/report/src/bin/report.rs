@@ -36,7 +36,8 @@ use report::ImageFormat;
 /// a Perfetto trace of it and report.html (the Gantt charts with a tooltip per task,
 /// the speed-up lines and the experiments table, on one page that works offline); or
 /// draw the two Gantt charts and report.html from the article's own CSV files; or
-/// the queue timeline and barrier lanes of `isolation-demo queue` and `barrier`; or,
+/// the race bars, queue timeline and barrier lanes of `isolation-demo race`, `queue`
+/// and `barrier` from a folder holding only their CSVs; or,
 /// with --beside, CPython's run beside Rust's.
 #[derive(Debug, Parser)]
 #[command(
@@ -54,7 +55,9 @@ struct Cli {
     /// process-fibo.csv, thread-fibo.csv, process-get.csv and thread-get.csv its
     /// Python program writes, with columns tag,start_time,end_time,elapsed,result.
     /// Its sub-folders cpus-1/ and cpus-2/, if two `pools --cpus N --out DIR/cpus-N`
-    /// runs wrote them, add concurrency-vs-parallelism.png.
+    /// runs wrote them, add concurrency-vs-parallelism.png. A folder holding only
+    /// isolation-demo's race-processes.csv, race-threads.csv, queue.csv or
+    /// barrier.csv gets race.png, queue-timeline.png and barrier-lanes.png.
     #[arg(long = "in", value_name = "DIR", default_value = "results")]
     input: PathBuf,
 
