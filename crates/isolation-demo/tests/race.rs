@@ -249,6 +249,28 @@ fn processes_and_threads_sit_side_by_side() {
     );
 }
 
+/// An --out that is a file, not a folder: one `Error:` line naming the CSV, and no
+/// report (it is printed only once the CSV is written).
+#[test]
+fn an_out_that_is_a_file_is_refused() {
+    let dir = TempDir::new();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let output = Command::new(binary())
+        .args(["race", "--processes", "2", "--increments", "10", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "{output:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("Error: could not write ") && stderr.contains("race-processes.csv"),
+        "{stderr}"
+    );
+}
+
 /// Bad numbers get one `Error:` line and a non-zero exit, and start nothing.
 #[test]
 fn bad_input_is_refused() {
