@@ -34,6 +34,12 @@
 //!    Each child also dies with the parent (`PR_SET_PDEATHSIG`).
 //! 5. **Read the count** and the clock: the time per increment is from the last
 //!    participant's start to the last finish, divided by all N × M increments.
+//!
+//! # What is written
+//! Once every method has run, the parent (never a participant) writes one row per
+//! method to `race-processes.csv`, or `race-threads.csv` under `--threads`
+//! ([`write_csv`], columns [`CSV_COLUMNS`]), so that both runs can sit in one folder
+//! and `report` can draw them side by side in `race.png`.
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
