@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python's side of chapter 7: multiprocessing.Value loses updates without its lock.
 
-    python3 scripts/value_race.py                       # 4 processes x 100000, a few seconds
+    python3 scripts/value_race.py                       # 4 processes x 100000, under a second
     python3 scripts/value_race.py --processes 2 --increments 1000000 --method raw
 
 The claim: N processes each add 1, M times, to one shared 64-bit integer.
