@@ -53,8 +53,10 @@ fn main() -> anyhow::Result<()> {
 
     let expected = CHILDREN * INCREMENTS;
     println!("{CHILDREN} processes each add 1 to one shared counter {INCREMENTS} times");
-    let ways: [(&str, fn(&AtomicU64)); 2] =
-        [("load+store", load_then_store), ("fetch_add", fetch_add)];
+    let ways = [
+        ("load+store", load_then_store as fn(&AtomicU64)),
+        ("fetch_add", fetch_add),
+    ];
     for (name, add_one) in ways {
         counter.store(0, Ordering::Relaxed);
         let mut children = Vec::new();

@@ -82,7 +82,10 @@ fn main() -> anyhow::Result<()> {
     // use and destroyed once the mutex is made; `page` is valid, aligned for `Page`
     // (page-aligned) and large enough; no child exists yet to use the mutex.
     unsafe {
-        check("mutexattr_init", libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
+        check(
+            "mutexattr_init",
+            libc::pthread_mutexattr_init(attr.as_mut_ptr()),
+        )?;
         check(
             "mutexattr_setpshared",
             libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED),

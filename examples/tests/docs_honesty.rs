@@ -832,10 +832,22 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
             let (Some(racy), Some(exact)) = (row("load+store"), row("fetch_add")) else {
                 return Err("no load+store or fetch_add row".to_owned());
             };
-            ensure(racy.len() == 3 && exact.len() == 3, "a row lacks its numbers")?;
-            ensure(racy[1] <= racy[0], "load+store counted past the expected count")?;
-            ensure(racy[0] - racy[1] == racy[2], "load+store's lost is not the gap")?;
-            ensure(exact[1] == exact[0] && exact[2] == 0.0, "fetch_add lost updates")
+            ensure(
+                racy.len() == 3 && exact.len() == 3,
+                "a row lacks its numbers",
+            )?;
+            ensure(
+                racy[1] <= racy[0],
+                "load+store counted past the expected count",
+            )?;
+            ensure(
+                racy[0] - racy[1] == racy[2],
+                "load+store's lost is not the gap",
+            )?;
+            ensure(
+                exact[1] == exact[0] && exact[2] == 0.0,
+                "fetch_add lost updates",
+            )
         }
         "07-2-pipe-both-ways" => {
             // Each line: sent N from pid P, got N*N from pid C, with C not P.
