@@ -872,6 +872,19 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
                 "the mutex did not make the count exact",
             )
         }
+        "07-4-process-shared-barrier" => {
+            // Each line: round R: K of N had arrived when the first left; S got the
+            // serial return. Nobody leaves early (K == N), and one is picked (S == 1).
+            let rounds = rows(stdout, "round");
+            ensure(rounds.len() == 5, "not five rounds")?;
+            for line in rounds {
+                let n = numbers(line);
+                ensure(n.len() == 4, "a round lacks its numbers")?;
+                ensure(n[1] == n[2], "a process left before the last one arrived")?;
+                ensure(n[3] == 1.0, "not exactly one serial return in a round")?;
+            }
+            Ok(())
+        }
         "07-start-method-costs" => {
             for method in ["fork", "forkserver", "spawn"] {
                 ensure(rows(stdout, method).len() == 1, &format!("no {method} row"))?;
@@ -888,7 +901,7 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
 #[test]
 fn every_example_runs_and_keeps_its_promise() {
     let examples: Vec<&Target> = targets().iter().filter(|t| t.kind == "example").collect();
-    assert!(examples.len() >= 11, "only {} examples", examples.len());
+    assert!(examples.len() >= 12, "only {} examples", examples.len());
     let mut problems = Vec::new();
     for example in examples {
         let dir = tempfile::tempdir().unwrap();
