@@ -41,7 +41,8 @@ Options:
 
 Writes results/: the CSVs from `pools` (the --cpus 1 and --cpus 2 runs in
 results/cpus-1/ and results/cpus-2/), the PNG (and SVG) charts and trace.json
-from `report`; chapter 7's demos' CSVs and figures in results/talk/. Open trace.json in https://ui.perfetto.dev
+from `report`; chapter 7's demos' CSVs and figures in results/talk/.
+Open trace.json in https://ui.perfetto.dev
 USAGE
 }
 
