@@ -8,7 +8,7 @@
 //! Python's `multiprocessing.Lock` is a semaphore in shared memory; C's answer is a
 //! pthread mutex marked `PTHREAD_PROCESS_SHARED` and placed in memory that every
 //! process maps. (`isolation-demo race --sync lock` builds its lock on a futex word
-//! instead, to show the mechanism; glibc's mutex is built on the same futex.) Here
+//! instead, to show the mechanism; glibc's mutex is built on a futex too.) Here
 //! two forked children each add 1 to a plain `u64` next to the mutex, 1 million
 //! times, with a load and a store while holding it. Expect the count to be exactly
 //! 2 million: the lock keeps each load and its store together.
