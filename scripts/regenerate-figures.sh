@@ -4,8 +4,10 @@
 # Builds `pools` and `report` in release mode, runs both experiments (Fibonacci and
 # HTTP waits) on the process, thread and GIL pools, runs two small Fibonacci tasks
 # on one CPU and then on two (`pools --cpus N`, for the concurrency-vs-parallelism
-# figure), and draws the charts and the Perfetto trace from the CSVs. See scripts/README.md for every file it reads and
-# writes. Once built, a run takes about as long as the experiments (~8 s).
+# figure), and draws the charts and the Perfetto trace from the CSVs. Then chapter 7's
+# three demos (`isolation-demo race`, `queue`, `barrier`, small sizes, ~2.5 s) into
+# results/talk/, and their figures. See scripts/README.md for every file it reads and
+# writes. Once built, a run takes about as long as the experiments (~8 s) plus the demos.
 #
 # With --cpython it then runs the same experiment on CPython itself
 # (scripts/cpython_experiment.py, ~15 s more) and draws it into a folder of its own,
@@ -26,7 +28,8 @@ Runs every experiment and draws every figure into results/.
 
 Options:
   --docs      also copy the PNG figures into docs/src/img/, where the tutorial embeds them
-              (with --cpython, cpython-vs-rust.png too), and rewrite the generated
+              (chapter 7's race.png, queue-timeline.png and barrier-lanes.png among
+              them; with --cpython, cpython-vs-rust.png too), and rewrite the generated
               regions of chapters 3 and 4 (sample output, tables) from the same run
               (scripts/docs-regions.sh)
   --svg       also draw an SVG of every chart (next to the PNGs in results/)
@@ -38,7 +41,8 @@ Options:
 
 Writes results/: the CSVs from `pools` (the --cpus 1 and --cpus 2 runs in
 results/cpus-1/ and results/cpus-2/), the PNG (and SVG) charts and trace.json
-from `report`. Open trace.json in https://ui.perfetto.dev
+from `report`; chapter 7's demos' CSVs and figures in results/talk/.
+Open trace.json in https://ui.perfetto.dev
 USAGE
 }
 
@@ -64,6 +68,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 out=results
+# Chapter 7's demos write here: the folder isolation-demo uses when not told.
+talk=$out/talk
 # Two Fibonacci tasks of about 0.05 s each: long enough to take a dozen turns each on
 # one core (the kernel switches every few milliseconds), short enough to keep the job fast.
 cores_inputs=36,36
@@ -82,8 +88,8 @@ if $cpython && ! command -v python3 >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "== cargo build --release -p pools -p report"
-cargo build --release -p pools -p report
+echo "== cargo build --release -p pools -p report -p isolation-demo"
+cargo build --release -p pools -p report -p isolation-demo
 # Where cargo put them: target/ unless the user moved it with CARGO_TARGET_DIR.
 bin="${CARGO_TARGET_DIR:-target}/release"
 
@@ -116,9 +122,21 @@ copy_to_docs() {
   echo "copied docs/src/img/$name"
 }
 
+echo "== isolation-demo: chapter 7's race, queue and barrier into $talk/ (~2.5 s)"
+# The race's default size (about a second each), the queue and the barrier smaller
+# than their defaults: enough for readable figures. `race` writes its CSV into
+# results/talk/, its default folder, when built with `race --out`.
+"$bin/isolation-demo" race
+"$bin/isolation-demo" race --threads
+"$bin/isolation-demo" queue --items 40 --out "$talk"
+"$bin/isolation-demo" barrier --rounds 8 --out "$talk"
+echo "== report: chapter 7's figures into $talk/"
+drawn_talk=$("$bin/report" --in "$talk" --out "$talk" --format "$formats")
+echo "$drawn_talk"
+
 if $docs; then
   echo "== docs/src/img: the figures the tutorial embeds"
-  sed -n 's/^wrote \(.*\.png\)$/\1/p' <<<"$drawn" | while read -r png; do
+  sed -n 's/^wrote \(.*\.png\)\( .*\)\{0,1\}$/\1/p' <<<"$drawn"$'\n'"$drawn_talk" | while read -r png; do
     copy_to_docs "$png"
   done
   cp "$out/report.html" docs/src/.report.html.tmp && mv docs/src/.report.html.tmp docs/src/report.html && echo "copied docs/src/report.html"

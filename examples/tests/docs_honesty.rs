@@ -825,6 +825,66 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
             stdout.contains("serial:") && stdout.contains("rayon threads"),
             "no serial and parallel lines",
         ),
+        "07-1-lost-update" => {
+            // [expected, reached, lost] per row. How many load+store loses depends on
+            // timing, so only its bound is checked; fetch_add must be exact.
+            let row = |name: &str| rows(stdout, name).first().map(|l| numbers(l));
+            let (Some(racy), Some(exact)) = (row("load+store"), row("fetch_add")) else {
+                return Err("no load+store or fetch_add row".to_owned());
+            };
+            ensure(
+                racy.len() == 3 && exact.len() == 3,
+                "a row lacks its numbers",
+            )?;
+            ensure(
+                racy[1] <= racy[0],
+                "load+store counted past the expected count",
+            )?;
+            ensure(
+                racy[0] - racy[1] == racy[2],
+                "load+store's lost is not the gap",
+            )?;
+            ensure(
+                exact[1] == exact[0] && exact[2] == 0.0,
+                "fetch_add lost updates",
+            )
+        }
+        "07-2-pipe-both-ways" => {
+            // Each line: sent N from pid P, got N*N from pid C, with C not P.
+            let sent = rows(stdout, "sent");
+            ensure(sent.len() == 5, "not five exchanges")?;
+            for (i, line) in sent.iter().enumerate() {
+                let n = numbers(line);
+                ensure(n.len() == 4, "an exchange lacks its numbers")?;
+                ensure(n[0] == (i + 1) as f64, "the numbers were not sent in order")?;
+                ensure(n[2] == n[0] * n[0], "an answer is not the square")?;
+                ensure(n[1] != n[3], "the answer came from the parent's own pid")?;
+            }
+            ensure(
+                stdout.contains("child says: done 5"),
+                "the child did not count 5 after end of input",
+            )
+        }
+        "07-3-process-shared-mutex" => {
+            let row = rows(stdout, "mutex").first().map(|l| numbers(l));
+            ensure(
+                row.is_some_and(|n| n.len() == 3 && n[0] == n[1] && n[2] == 0.0),
+                "the mutex did not make the count exact",
+            )
+        }
+        "07-4-process-shared-barrier" => {
+            // Each line: round R: K of N had arrived when the first left; S got the
+            // serial return. Nobody leaves early (K == N), and one is picked (S == 1).
+            let rounds = rows(stdout, "round");
+            ensure(rounds.len() == 5, "not five rounds")?;
+            for line in rounds {
+                let n = numbers(line);
+                ensure(n.len() == 4, "a round lacks its numbers")?;
+                ensure(n[1] == n[2], "a process left before the last one arrived")?;
+                ensure(n[3] == 1.0, "not exactly one serial return in a round")?;
+            }
+            Ok(())
+        }
         "07-start-method-costs" => {
             for method in ["fork", "forkserver", "spawn"] {
                 ensure(rows(stdout, method).len() == 1, &format!("no {method} row"))?;
@@ -841,7 +901,7 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
 #[test]
 fn every_example_runs_and_keeps_its_promise() {
     let examples: Vec<&Target> = targets().iter().filter(|t| t.kind == "example").collect();
-    assert!(examples.len() >= 8, "only {} examples", examples.len());
+    assert!(examples.len() >= 12, "only {} examples", examples.len());
     let mut problems = Vec::new();
     for example in examples {
         let dir = tempfile::tempdir().unwrap();
