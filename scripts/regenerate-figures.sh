@@ -124,10 +124,9 @@ copy_to_docs() {
 
 echo "== isolation-demo: chapter 7's race, queue and barrier into $talk/ (~2.5 s)"
 # The race's default size (about a second each), the queue and the barrier smaller
-# than their defaults: enough for readable figures. `race` writes its CSV into
-# results/talk/, its default folder, when built with `race --out`.
-"$bin/isolation-demo" race
-"$bin/isolation-demo" race --threads
+# than their defaults: enough for readable figures.
+"$bin/isolation-demo" race --out "$talk"
+"$bin/isolation-demo" race --threads --out "$talk"
 "$bin/isolation-demo" queue --items 40 --out "$talk"
 "$bin/isolation-demo" barrier --rounds 8 --out "$talk"
 echo "== report: chapter 7's figures into $talk/"
