@@ -61,6 +61,7 @@ pub fn trace_pid(pool: Pool) -> u64 {
         Pool::Process => 1,
         Pool::Thread => 2,
         Pool::Gil => 3,
+        Pool::Async => 4,
     }
 }
 

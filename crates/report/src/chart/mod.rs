@@ -310,6 +310,7 @@ pub fn pool_color(pool: Pool) -> RGBColor {
         Pool::Process => RGBColor(0, 114, 178),
         Pool::Thread => RGBColor(230, 159, 0),
         Pool::Gil => RGBColor(0, 158, 115),
+        Pool::Async => RGBColor(204, 121, 167),
     }
 }
 
@@ -379,7 +380,11 @@ fn per_pool_chart(
 fn legend_entry(experiment: &Experiment) -> (String, RGBColor) {
     let mut label = experiment.pool.description().to_owned();
     if let Some(summary) = &experiment.summary {
-        let mut details = vec![format!("{} workers", summary.workers)];
+        let mut details = vec![match experiment.pool {
+            // One thread; `workers` is how many tasks it may keep in flight.
+            Pool::Async => format!("up to {} tasks in flight", summary.workers),
+            _ => format!("{} workers", summary.workers),
+        }];
         if let Some(method) = &summary.start_method {
             details.push(method.clone());
         }

@@ -3,7 +3,9 @@
 //! With as many workers as tasks, each lane holds one task and the chart shows the
 //! identities: the process pool's lanes have different pids, the thread pools' lanes
 //! share the parent's pid and differ by tid. With fewer workers than tasks, a lane
-//! holds a queue of tasks run back to back.
+//! holds a queue of tasks run back to back. The async pool has one worker, its one
+//! thread, whose tasks overlap when they wait: its lane is split into one row per
+//! task in flight, every row with the same tid.
 //!
 //! With thousands of tasks per worker (`pools --repeat`), the bars become narrower
 //! than a pixel, and the alternating shades that tell neighbours apart would blur
@@ -59,8 +61,12 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
         }
         by_worker
             .values()
-            .map(|tasks| Lane {
-                label: worker_label(experiment.pool, tasks),
+            .flat_map(|tasks| {
+                let label = worker_label(experiment.pool, tasks);
+                rows(tasks).into_iter().map(move |row| (label.clone(), row))
+            })
+            .map(|(label, tasks)| Lane {
+                label,
                 bars: tasks
                     .iter()
                     .enumerate()
@@ -108,6 +114,26 @@ fn merged_lanes(experiment: &Experiment, origin: f64) -> Vec<Lane> {
         .collect()
 }
 
+/// A worker's tasks in rows that hold no two overlapping tasks: one row for a worker
+/// that runs one task at a time (every thread and process worker), one row per task
+/// in flight for the async pool's one thread, whose waits overlap. Each task goes
+/// into the first row that is free when it starts.
+fn rows<'a>(tasks: &[&'a TaskRow]) -> Vec<Vec<&'a TaskRow>> {
+    let mut sorted = tasks.to_vec();
+    sorted.sort_by(|a, b| a.start_time.total_cmp(&b.start_time));
+    let mut rows: Vec<Vec<&TaskRow>> = Vec::new();
+    for task in sorted {
+        let free = rows
+            .iter_mut()
+            .find(|row| row.last().is_some_and(|last| last.end_time <= task.start_time));
+        match free {
+            Some(row) => row.push(task),
+            None => rows.push(vec![task]),
+        }
+    }
+    rows
+}
+
 /// `1234567` as `1,234,567`.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -127,7 +153,7 @@ fn thousands(n: usize) -> String {
 fn worker_label(pool: Pool, tasks: &[&TaskRow]) -> String {
     let (kind, mut ids): (&str, Vec<i32>) = match pool {
         Pool::Process => ("pid", tasks.iter().map(|t| t.pid).collect()),
-        Pool::Thread | Pool::Gil => ("tid", tasks.iter().map(|t| t.tid).collect()),
+        Pool::Thread | Pool::Gil | Pool::Async => ("tid", tasks.iter().map(|t| t.tid).collect()),
     };
     ids.dedup();
     let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
