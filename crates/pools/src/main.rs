@@ -419,7 +419,14 @@ impl Session<'_> {
                 tasks.iter().map(|t| (t.start, t.end)),
                 outcome.held.iter().map(|h| (h.acquired_at, h.released_at)),
             )
-            .with_cpu_seconds(outcome.cpu_seconds);
+            .with_cpu_seconds(outcome.cpu_seconds)
+            .with_threads(
+                tasks
+                    .iter()
+                    .map(|t| (t.pid, t.tid))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
+            );
             self.facts
                 .retain(|f| !(f.pool == kind && f.workload == short));
             self.facts.push(facts);

@@ -123,9 +123,10 @@ fn rows<'a>(tasks: &[&'a TaskRow]) -> Vec<Vec<&'a TaskRow>> {
     sorted.sort_by(|a, b| a.start_time.total_cmp(&b.start_time));
     let mut rows: Vec<Vec<&TaskRow>> = Vec::new();
     for task in sorted {
-        let free = rows
-            .iter_mut()
-            .find(|row| row.last().is_some_and(|last| last.end_time <= task.start_time));
+        let free = rows.iter_mut().find(|row| {
+            row.last()
+                .is_some_and(|last| last.end_time <= task.start_time)
+        });
         match free {
             Some(row) => row.push(task),
             None => rows.push(vec![task]),
