@@ -59,6 +59,7 @@ mod tests {
             (Pool::Process, _) => Some(1.0),
             (Pool::Gil, Workload::Fibo) => Some(2.0),
             (Pool::Thread, Workload::Get) => Some(0.8),
+            (Pool::Async, Workload::Get) => Some(1.0),
             _ => None,
         });
         assert_eq!(
@@ -66,6 +67,7 @@ mod tests {
             [
                 "Process vs GIL-threads Fibonacci tasks speed-up = 50.00%",
                 "Process vs Threads HTTP Get tasks speed-up = -25.00%",
+                "Process vs Async HTTP Get tasks speed-up = 0.00%",
             ]
         );
     }

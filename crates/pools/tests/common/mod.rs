@@ -55,6 +55,23 @@ impl<T: Task> Task for Mono<T> {
             end_ns,
         })
     }
+
+    /// The same, around the task's future, for the async pool.
+    fn run_async(
+        &self,
+        input: &T::Input,
+    ) -> impl Future<Output = Result<Self::Output, pools::TaskFailure>> {
+        async move {
+            let start_ns = monotonic_ns();
+            let output = self.0.run_async(input).await?;
+            let end_ns = monotonic_ns();
+            Ok(Timed {
+                output,
+                start_ns,
+                end_ns,
+            })
+        }
+    }
 }
 
 /// Whether any two of the `(start, end)` intervals overlap.
