@@ -191,9 +191,9 @@ impl Task for HttpFetch {
 
     /// New: the same GET, awaited, so the async pool's thread serves other tasks
     /// while this one waits.
-    fn run_async(&self, ms: &u64) -> impl Future<Output = Result<String, TaskFailure>> {
+    async fn run_async(&self, ms: &u64) -> Result<String, TaskFailure> {
         let timeout = std::time::Duration::from_secs_f64(self.timeout_secs);
-        async move { Ok(crate::async_fetch::fetch(&self.url_template, *ms, timeout).await?) }
+        Ok(crate::async_fetch::fetch(&self.url_template, *ms, timeout).await?)
     }
 }
 

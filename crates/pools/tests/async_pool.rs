@@ -125,13 +125,10 @@ impl Task for Mixed {
         }
     }
 
-    fn run_async(&self, job: &Job) -> impl Future<Output = Result<(), TaskFailure>> {
-        let job = *job;
-        async move {
-            match job {
-                Job::Wait(ms) => self.0.run_async(&ms).await.map(drop),
-                Job::Compute(n) => Fibonacci.run_async(&n).await.map(drop),
-            }
+    async fn run_async(&self, job: &Job) -> Result<(), TaskFailure> {
+        match *job {
+            Job::Wait(ms) => self.0.run_async(&ms).await.map(drop),
+            Job::Compute(n) => Fibonacci.run_async(&n).await.map(drop),
         }
     }
 }

@@ -57,20 +57,15 @@ impl<T: Task> Task for Mono<T> {
     }
 
     /// The same, around the task's future, for the async pool.
-    fn run_async(
-        &self,
-        input: &T::Input,
-    ) -> impl Future<Output = Result<Self::Output, pools::TaskFailure>> {
-        async move {
-            let start_ns = monotonic_ns();
-            let output = self.0.run_async(input).await?;
-            let end_ns = monotonic_ns();
-            Ok(Timed {
-                output,
-                start_ns,
-                end_ns,
-            })
-        }
+    async fn run_async(&self, input: &T::Input) -> Result<Self::Output, pools::TaskFailure> {
+        let start_ns = monotonic_ns();
+        let output = self.0.run_async(input).await?;
+        let end_ns = monotonic_ns();
+        Ok(Timed {
+            output,
+            start_ns,
+            end_ns,
+        })
     }
 }
 
