@@ -18,6 +18,7 @@
 //! the finished bytes atomically.
 
 pub mod beside;
+pub mod beside_async;
 pub mod cores;
 pub mod gantt;
 pub mod gil;

@@ -118,7 +118,7 @@ fn merged_lanes(experiment: &Experiment, origin: f64) -> Vec<Lane> {
 /// that runs one task at a time (every thread and process worker), one row per task
 /// in flight for the async pool's one thread, whose waits overlap. Each task goes
 /// into the first row that is free when it starts.
-fn rows<'a>(tasks: &[&'a TaskRow]) -> Vec<Vec<&'a TaskRow>> {
+pub(crate) fn rows<'a>(tasks: &[&'a TaskRow]) -> Vec<Vec<&'a TaskRow>> {
     let mut sorted = tasks.to_vec();
     sorted.sort_by(|a, b| a.start_time.total_cmp(&b.start_time));
     let mut rows: Vec<Vec<&TaskRow>> = Vec::new();
