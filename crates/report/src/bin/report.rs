@@ -117,18 +117,15 @@ fn beside_plan(
         exporters: exporters(comparison, formats),
         skipped: Vec::new(),
     };
-    match report::chart::beside_async::summary_line(rust, &cpython) {
-        Some(line) => {
-            procutil::say_unless_closed!("{line}")?;
-            plan.exporters
-                .extend(report::chart::beside_async::exporters(
-                    rust, &cpython, formats,
-                ));
-        }
-        None => plan.skipped.push(format!(
-            "{}: needs async-get.csv in both folders (pools --pools async --experiment get)",
-            report::chart::beside_async::STEM
-        )),
+    use report::chart::beside_async;
+    if let Some(line) = beside_async::summary_line(rust, &cpython) {
+        procutil::say_unless_closed!("{line}")?;
+    }
+    match beside_async::lanes(rust, &cpython) {
+        Ok(lanes) => plan
+            .exporters
+            .extend(beside_async::exporters(lanes, formats)),
+        Err(why) => plan.skipped.push(format!("{}: {why}", beside_async::STEM)),
     }
     Ok(plan)
 }

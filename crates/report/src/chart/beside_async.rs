@@ -55,9 +55,22 @@ pub fn summary_line(rust: &Results, cpython: &Results) -> Option<String> {
     ))
 }
 
-/// The figure's lanes: one group per language, one row per task in flight.
-pub fn lanes(rust: &Results, cpython: &Results) -> Option<Lanes> {
-    let runs = runs(rust, cpython)?;
+/// The figure's lanes: one group per language, one row per task in flight; or why
+/// it cannot be drawn.
+pub fn lanes(rust: &Results, cpython: &Results) -> Result<Lanes, String> {
+    let runs = runs(rust, cpython).ok_or_else(|| {
+        "needs async-get.csv in both folders (pools --pools async --experiment get)".to_owned()
+    })?;
+    let rows_needed: usize = runs
+        .iter()
+        .map(|(_, e)| super::workers::lane_count(e))
+        .sum();
+    if rows_needed > super::MAX_LANES {
+        return Err(format!(
+            "{rows_needed} rows of tasks in flight are too many to draw as lanes (at most {})",
+            super::MAX_LANES
+        ));
+    }
     let mut lanes = Vec::new();
     let mut groups = Vec::new();
     let mut legend = Vec::new();
@@ -117,7 +130,7 @@ pub fn lanes(rust: &Results, cpython: &Results) -> Option<Lanes> {
             color,
         ));
     }
-    Some(Lanes {
+    Ok(Lanes {
         title: "HTTP fetch on one thread: Rust's async pool beside CPython's asyncio".to_owned(),
         x_desc: "seconds since the run began".to_owned(),
         y_desc: "one row per task in flight (rows of a group share one tid)".to_owned(),
@@ -152,16 +165,8 @@ impl Exporter for BesideAsyncFile {
     }
 }
 
-/// The exporters for the figure in each of `formats`, or none if either folder
-/// lacks `async-get.csv`.
-pub fn exporters(
-    rust: &Results,
-    cpython: &Results,
-    formats: &[ImageFormat],
-) -> Vec<Box<dyn Exporter>> {
-    let Some(lanes) = lanes(rust, cpython) else {
-        return Vec::new();
-    };
+/// The exporters for the figure in each of `formats`.
+pub fn exporters(lanes: Lanes, formats: &[ImageFormat]) -> Vec<Box<dyn Exporter>> {
     formats
         .iter()
         .map(|&format| {

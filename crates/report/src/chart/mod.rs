@@ -188,9 +188,18 @@ impl Chart {
                         ids.len()
                     })
                     .sum();
-                (workers > MAX_LANES)
-                    .then(|| too_many("workers", workers))
-                    .flatten()
+                // The async pool's one worker has a lane per task in flight.
+                let lanes: usize = results
+                    .for_workload(workload)
+                    .map(workers::lane_count)
+                    .sum();
+                if workers > MAX_LANES {
+                    too_many("workers", workers)
+                } else {
+                    (lanes > MAX_LANES)
+                        .then(|| too_many("rows of tasks in flight", lanes))
+                        .flatten()
+                }
             }
             Chart::GilTimeline(_) | Chart::GilZoom(_)
                 if results.held(workload).is_none_or(<[_]>::is_empty) =>
