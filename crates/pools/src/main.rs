@@ -88,7 +88,8 @@ struct Cli {
     ///
     /// The error names the task, its worker and the worker's pid. A worker process is
     /// killed and reaped. A thread cannot be killed: under the thread and gil pools,
-    /// pools exits at once instead.
+    /// pools exits at once instead. The async pool cancels a task that waits, and
+    /// reports one that computes when it ends.
     #[arg(long, value_name = "SECS", allow_hyphen_values = true)]
     task_timeout: Option<String>,
     /// Before the pools, run the Fibonacci inputs one after another on the main thread
