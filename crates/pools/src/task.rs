@@ -189,7 +189,7 @@ impl Task for HttpFetch {
         Ok(fetched?.body)
     }
 
-    /// New: the same GET, awaited, so the async pool's thread serves other tasks
+    /// The same GET, awaited, so that the async pool's thread serves other tasks
     /// while this one waits.
     async fn run_async(&self, ms: &u64) -> Result<String, TaskFailure> {
         let timeout = std::time::Duration::from_secs_f64(self.timeout_secs);
