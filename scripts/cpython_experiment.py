@@ -8,17 +8,22 @@
 The claim: under CPython, a ThreadPoolExecutor running naive Fibonacci takes as long
 as running the same inputs one after another (the GIL lets one thread compute at a
 time), while a ProcessPoolExecutor takes about half that on 2 cores; for HTTP GETs
-that only wait, both pools finish when the slowest wait ends.
+that only wait, both pools finish when the slowest wait ends, and so does asyncio's
+event loop, on one thread.
 
 It runs, in this order:
   1. one serial pass of the Fibonacci inputs on the main thread: the common scale;
   2. fibonacci(n) on a ProcessPoolExecutor, then on a ThreadPoolExecutor;
   3. one GET per wait on each pool, against our delay server (`http-wait serve`,
-     started on 127.0.0.1 with a free port, stopped by pid at the end).
+     started on 127.0.0.1 with a free port, stopped by pid at the end);
+  4. the same GETs on asyncio: one thread, one event loop, at most --workers
+     requests in flight (an asyncio.Semaphore), each on asyncio.open_connection.
 
 It writes, into --out (default results/cpython/), the files `pools` writes, with the
 same columns and number formats, so that `report --in` reads them unchanged:
   {process,gil}-{fibo,get}.csv  one row per task (tag,...,input,worker,pid,tid)
+  async-get.csv                 the asyncio run, in the same columns: one pid, one
+                                tid, worker 0 on every row
   experiments.csv               one row per pool run (makespan, context switches)
   serial-fibo.csv               the serial pass, one row per input, in the per-task
                                 columns: the contract's serial file, as `pools
@@ -30,6 +35,7 @@ Only the standard library is used; it needs Python 3.9 or later, and Linux.
 """
 
 import argparse
+import asyncio
 import csv
 import fcntl
 import functools
@@ -90,6 +96,9 @@ EXPERIMENT_HEADER = [
 # exactly what CPython's threads are. So report draws it in the GIL pool's colour,
 # with its switch interval, and a comparison with Rust pairs it with Rust's `gil`.
 PROCESS, GIL = "process", "gil"
+# asyncio's event loop is the contract's `async` pool: one thread, tasks that take
+# turns at their awaits.
+ASYNC = "async"
 # The serial pass' tag, as results::layout::serial_tag spells it: its file is
 # f"{SERIAL_TAG}.csv", its rows are tagged f"{SERIAL_TAG}-{i}", all on worker 0 (the
 # main thread is the only one that runs them).
@@ -125,6 +134,28 @@ def http_fetch(url_template, ms):
     # Never wait forever: the longest wait plus a generous margin for a busy machine.
     with urllib.request.urlopen(url, timeout=ms / 1000 + 30) as response:
         return response.read().decode("utf-8", "replace")
+
+
+async def http_fetch_async(host, port, ms):
+    """The same GET as http_fetch, on asyncio's streams: each wait (connecting,
+    the answer) is an `await`, where the event loop runs the other fetches. HTTP/1.1
+    by hand is enough for our delay server, which closes after its answer."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            f"GET /200?sleep={ms} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
+        response = await reader.read()  # everything, up to the server's close
+    finally:
+        writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split(b" ")
+    if len(status) < 2 or not status[1].isdigit():
+        raise RuntimeError(f"GET /200?sleep={ms}: the answer is not HTTP: {head[:80]!r}")
+    if not 200 <= int(status[1]) < 300:
+        raise RuntimeError(f"GET /200?sleep={ms} answered {int(status[1])}: {body[:100]!r}")
+    return body.decode("utf-8", "replace")
 
 
 def timed(task, arg):
@@ -391,12 +422,54 @@ def run_pool(pool, function, task, inputs, args):
     # Inside the timed region, as in the article: stop the workers (and reap them).
     executor.shutdown(wait=True)
     finished_at = time.time()
+    row = experiment_row(tag, pool, function, inputs, args, started_at, finished_at, before)
+    print(f"{tag}: {function} over {abbreviate(inputs)} among {args.workers} workers ... "
+          f"{finished_at - started_at:.3f} s", flush=True)
+    return row, task_rows(tag, inputs, outcomes), finished_at - started_at
+
+
+def run_asyncio(host, port, inputs, args):
+    """The GETs on one event loop, timed like a pool: from starting the loop to
+    having closed it. At most --workers in flight, as asyncio.Semaphore allows.
+    Returns (experiment row, task rows, makespan)."""
+    tag = f"{ASYNC}-get"
+    progress = Progress(tag, len(inputs))
+
+    async def all_gets():
+        in_flight = asyncio.Semaphore(args.workers)
+
+        async def one(i, ms):
+            async with in_flight:
+                start = time.time()
+                try:
+                    result = await asyncio.wait_for(http_fetch_async(host, port, ms), timeout=ms / 1000 + 30)
+                except Exception as err:
+                    raise RunError(f"task {tag}-{i} (input {ms}) failed: {err}") from None
+                end = time.time()
+            progress.tick()
+            return start, end, result, os.getpid(), threading.get_native_id()
+
+        return await asyncio.gather(*(one(i, ms) for i, ms in enumerate(inputs)))
+
+    before = rusage_switches()
+    started_at = time.time()
+    outcomes = asyncio.run(all_gets())
+    finished_at = time.time()
+    row = experiment_row(tag, ASYNC, "http_fetch", inputs, args, started_at, finished_at, before)
+    print(f"{tag}: http_fetch over {abbreviate(inputs)} with up to {args.workers} in flight on one "
+          f"thread ... {finished_at - started_at:.3f} s", flush=True)
+    return row, task_rows(tag, inputs, outcomes), finished_at - started_at
+
+
+def experiment_row(tag, pool, function, inputs, args, started_at, finished_at, before):
+    """One row of experiments.csv, as pools writes it."""
     after = rusage_switches()
-    row = {
+    return {
         "tag": tag,
         "pool": pool,
         "function": function,
         "inputs": len(inputs),
+        # For asyncio: how many requests may be in flight on its one thread.
         "workers": args.workers,
         "start_method": args.start_method if pool == PROCESS else "",
         # CPython's own switch interval, the one its GIL really uses (5 ms unless a
@@ -410,9 +483,6 @@ def run_pool(pool, function, task, inputs, args):
         # CPython does not count how often its GIL changes hands.
         "gil_switches": 0,
     }
-    print(f"{tag}: {function} over {abbreviate(inputs)} among {args.workers} workers ... "
-          f"{finished_at - started_at:.3f} s", flush=True)
-    return row, task_rows(tag, inputs, outcomes), finished_at - started_at
 
 
 def task_rows(tag, inputs, outcomes):
@@ -542,6 +612,14 @@ def run(args):
                 out.write_csv("experiments.csv", EXPERIMENT_HEADER,
                               [[r[c] for c in EXPERIMENT_HEADER] for r in experiments])
                 makespans[row["tag"]] = makespan
+        # The third answer: the same GETs on one thread's event loop.
+        host, port = server.base_url.rsplit("//", 1)[1].split(":")
+        row, rows, makespan = run_asyncio(host, int(port), args.get, args)
+        out.write_csv(f"{row['tag']}.csv", TASK_HEADER, rows)
+        experiments.append(row)
+        out.write_csv("experiments.csv", EXPERIMENT_HEADER,
+                      [[r[c] for c in EXPERIMENT_HEADER] for r in experiments])
+        makespans[row["tag"]] = makespan
     finally:
         server.stop()
     conclude(makespans, serial_s, args.out)
@@ -553,6 +631,9 @@ def conclude(makespans, serial_s, out):
         process, threads = makespans[f"process-{short}"], makespans[f"gil-{short}"]
         if threads > 0:
             print(f"Process vs Threads {title} tasks speed-up = {(threads - process) / threads * 100:.2f}%")
+        event_loop = makespans.get(f"{ASYNC}-{short}")
+        if event_loop:
+            print(f"Process vs Async {title} tasks speed-up = {(event_loop - process) / event_loop * 100:.2f}%")
     if serial_s > 0:  # fib(1) alone can take less than the clock's resolution
         print(f"Serial Fibonacci: {serial_s:.3f} s; threads took {makespans['gil-fibo'] / serial_s:.2f}x "
               f"of it, processes {makespans['process-fibo'] / serial_s:.2f}x")

@@ -155,12 +155,16 @@ if $cpython; then
   echo "== pools --serial: Rust's Fibonacci run with a serial pass into $rust_serial/"
   "$bin/pools" --experiment fib --pools process,gil --serial --fib-inputs "$rust_fib" \
     --workers 8 --out "$rust_serial"
+  echo "== pools --pools async: Rust's async GETs, beside CPython's asyncio run, into $rust_serial/"
+  "$bin/pools" --experiment get --pools async --out "$rust_serial"
   echo "== report --beside: CPython beside Rust into $cpython_figures/"
   "$bin/report" --in "$rust_serial" --beside "$cpython_out" --out "$cpython_figures" \
     --format "$formats"
   if $docs; then
     # Chapter 2 shows this one; CPython's own Gantt charts stay in results/.
     copy_to_docs "$cpython_figures/cpython-vs-rust.png"
+    # Section 3.1 shows this one.
+    copy_to_docs "$cpython_figures/cpython-vs-rust-async.png"
   fi
 fi
 

@@ -799,6 +799,16 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
             }
             Ok(())
         }
+        "03-event-loop-blocked" => {
+            ensure(
+                stdout.contains("meanwhile 0 other tasks started or ended"),
+                "a task started or ended during the computation",
+            )?;
+            ensure(
+                stdout.contains("Threads that ran the 7 tasks: 1."),
+                "the tasks ran on more than one thread",
+            )
+        }
         "04-draw-your-own-chart" => {
             for file in ["fibo-workers.png", "gil-timeline.png"] {
                 let path = dir.join("results/own-chart").join(file);

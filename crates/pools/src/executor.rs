@@ -66,6 +66,10 @@ pub enum PoolError {
          before any thread is started"
     )]
     NoForkserver,
+    /// The async pool's runtime could not be built (its event loop needs an epoll
+    /// descriptor and an eventfd, which the OS may refuse).
+    #[error("cannot start the async pool's event loop")]
+    Runtime(#[source] std::io::Error),
     /// A task ran past the task timeout, and the run was ended
     /// ([`experiment::run`](crate::experiment::run)).
     #[error(transparent)]

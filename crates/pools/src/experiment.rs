@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nix::sys::resource::{UsageWho, getrusage};
 
+use crate::async_pool::AsyncPool;
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::gil::{GilThreadPool, HeldInterval};
 use crate::process::{ProcessPool, StartMethod};
@@ -19,7 +20,7 @@ use crate::timeout::TaskTimeout;
 /// Which pool to build, and how.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolConfig {
-    /// Process, thread or GIL-thread pool.
+    /// Process, thread, GIL-thread or async pool.
     pub kind: PoolKind,
     /// How many workers.
     pub workers: usize,
@@ -55,7 +56,8 @@ pub struct Outcome<O> {
 /// A task that runs past `config.task_timeout` ends the run: with
 /// [`PoolError::TimedOut`] under the process pool (its worker killed and reaped), and
 /// through the timeout's `on_stuck_thread`, which ends the process, under the thread
-/// pools.
+/// pools; under the async pool, with [`PoolError::TimedOut`] too (the tasks in flight
+/// cancelled).
 pub fn run<T: Task>(
     config: &PoolConfig,
     short: &str,
@@ -71,14 +73,14 @@ pub fn run<T: Task>(
             pool.set_task_timeout(config.task_timeout.map(|t| t.limit));
             let tasks = pool.map_observed(task, inputs, on_done);
             drop(pool); // stop and reap the workers inside the timed region
-            let timed_out = tasks.iter().find_map(|r| match r {
-                Err(TaskError::TimedOut(timed_out)) => Some(timed_out.clone()),
-                _ => None,
-            });
-            if let Some(timed_out) = timed_out {
-                return Err(PoolError::TimedOut(timed_out));
-            }
-            (tasks, Vec::new(), 0)
+            (ended_by_timeout(tasks)?, Vec::new(), 0)
+        }
+        PoolKind::Async => {
+            let mut pool = AsyncPool::new(config.workers)?;
+            pool.set_task_timeout(config.task_timeout.map(|t| t.limit));
+            let tasks = pool.map_observed(task, inputs, on_done);
+            drop(pool); // the runtime is built and dropped inside the timed region too
+            (ended_by_timeout(tasks)?, Vec::new(), 0)
         }
         PoolKind::Thread => {
             let mut pool = ThreadPool::new(config.workers)?;
@@ -117,6 +119,19 @@ pub fn run<T: Task>(
         held,
         cpu_seconds: (after.cpu_seconds - before.cpu_seconds).max(0.0),
     })
+}
+
+/// The tasks, or the timeout that ended the run (the pools that can stop a task
+/// return it as a task's error; see [`crate::timeout`]).
+fn ended_by_timeout<O>(tasks: Vec<TaskResult<O>>) -> Result<Vec<TaskResult<O>>, PoolError> {
+    let timed_out = tasks.iter().find_map(|r| match r {
+        Err(TaskError::TimedOut(timed_out)) => Some(timed_out.clone()),
+        _ => None,
+    });
+    match timed_out {
+        Some(timed_out) => Err(PoolError::TimedOut(timed_out)),
+        None => Ok(tasks),
+    }
 }
 
 /// Context-switch counters and CPU time of this process plus its reaped children.

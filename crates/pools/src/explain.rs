@@ -31,6 +31,8 @@ pub struct RunFacts {
     pub held: Vec<(f64, f64)>,
     /// CPU seconds the run used (this process and its reaped workers), if measured.
     pub cpu_seconds: Option<f64>,
+    /// How many distinct threads (pid and tid) ran the tasks, if known.
+    pub threads: Option<usize>,
 }
 
 /// Rounds a time to the microsecond, as the CSV files write it.
@@ -57,7 +59,14 @@ impl RunFacts {
             tasks: tasks.into_iter().map(round).collect(),
             held: held.into_iter().map(round).collect(),
             cpu_seconds: None,
+            threads: None,
         }
+    }
+
+    /// The same facts, with how many distinct threads ran the tasks.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
     }
 
     /// The same facts, with the CPU seconds the run used.
@@ -122,7 +131,8 @@ pub fn explain(runs: &[RunFacts], cores: usize) -> Vec<String> {
     let has_speed_up = |workload: &str| {
         find(PoolKind::Process, workload).is_some()
             && (find(PoolKind::Thread, workload).is_some()
-                || find(PoolKind::Gil, workload).is_some())
+                || find(PoolKind::Gil, workload).is_some()
+                || find(PoolKind::Async, workload).is_some())
     };
     if has_speed_up("fibo") || has_speed_up("get") {
         sentences.push(
@@ -133,8 +143,69 @@ pub fn explain(runs: &[RunFacts], cores: usize) -> Vec<String> {
         );
     }
     sentences.extend(explain_fibo(&find, cores));
+    sentences.extend(explain_async_fibo(&find));
     sentences.extend(explain_get(runs, cores));
     sentences
+}
+
+/// `on 1 thread`, or nothing when the run did not say how many threads it used.
+fn on_threads(run: &RunFacts) -> String {
+    run.threads
+        .map(|n| format!(" on {}", plural(n, "thread", "threads")))
+        .unwrap_or_default()
+}
+
+/// The async pool's Fibonacci sentence: the tasks took turns on its thread, and the
+/// run took their sum, because a computation never gives the thread back.
+fn explain_async_fibo<'a>(
+    find: &impl Fn(PoolKind, &str) -> Option<&'a RunFacts>,
+) -> Option<String> {
+    let run = find(PoolKind::Async, "fibo")?;
+    let mut sentence = format!(
+        "Fibonacci on the async pool: {}{}, ",
+        plural(run.tasks.len(), "task", "tasks"),
+        on_threads(run)
+    );
+    if run.peak_tasks() <= 1 {
+        sentence.push_str("never two in progress at once");
+        if run.workers >= 2 {
+            sentence.push_str(&format!(
+                ", although up to {} could be in flight: a computation has no await, so the \
+                 event loop cannot start another task until it ends",
+                run.workers
+            ));
+        }
+        sentence.push_str(&format!(
+            ". The run took {:.3} s, of which the tasks themselves, one after another, took \
+             {:.3} s.",
+            run.makespan,
+            run.task_seconds(),
+        ));
+    } else {
+        sentence.push_str(&format!(
+            "up to {} in progress at once; the run took {:.3} s.",
+            run.peak_tasks(),
+            run.makespan
+        ));
+    }
+    let fastest = [
+        find(PoolKind::Process, "fibo"),
+        find(PoolKind::Thread, "fibo"),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by(|a, b| a.makespan.total_cmp(&b.makespan));
+    if let Some(fast) = fastest
+        && fast.makespan > 0.0
+    {
+        sentence.push_str(&format!(
+            " That is {:.2}x the {} pool's {:.3} s.",
+            run.makespan / fast.makespan,
+            fast.pool,
+            fast.makespan
+        ));
+    }
+    Some(sentence)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -281,6 +352,15 @@ fn explain_get(runs: &[RunFacts], cores: usize) -> Option<String> {
         sentence.push_str(
             ", and the GIL pool's waits overlapped too: its threads wait with the lock released",
         );
+    }
+    if let Some(run) = gets.iter().find(|r| r.pool == PoolKind::Async)
+        && run.peak_tasks() > 1
+    {
+        sentence.push_str(&format!(
+            ", and the async pool's waits overlapped{}: at each await its event loop \
+             moved on to another task",
+            on_threads(run)
+        ));
     }
     let workers = gets.iter().map(|r| r.workers).max().unwrap_or(0);
     if least == workers && workers < first.tasks.len() {

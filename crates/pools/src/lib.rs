@@ -1,5 +1,6 @@
-//! Three executors side by side (real threads, threads under a simulated GIL, and
-//! processes) and the article's experiment that compares them.
+//! Four executors side by side (real threads, threads under a simulated GIL,
+//! processes, and an event loop on one thread) and the article's experiment that
+//! compares them.
 //!
 //! **The claim.** For CPU-bound work, CPython threads do not speed anything up,
 //! because only the thread holding the global interpreter lock computes; processes
@@ -7,8 +8,10 @@
 //! threads do as well as processes, because waiting releases the lock. Rust threads
 //! have no GIL, so here real threads are as fast as processes for both kinds of work;
 //! the [`GilThreadPool`] puts the GIL back to show what Python programmers see.
+//! The [`AsyncPool`] is Python's third answer, `asyncio`: one thread whose waits
+//! overlap, and whose computations run one after another.
 //!
-//! All three pools implement [`Executor`]: `map(task, inputs)` runs a [`Task`] on every
+//! All four pools implement [`Executor`]: `map(task, inputs)` runs a [`Task`] on every
 //! input, each idle worker taking the next one, and returns results in input order.
 //!
 //! # Layout
@@ -21,6 +24,8 @@
 //!   each Fibonacci task, and when (the article's concurrency-vs-parallelism figure).
 //! - [`thread_pool`]: [`ThreadPool`], real parallel threads.
 //! - [`gil`]: the simulated [`Gil`] and the [`GilThreadPool`] that runs under it.
+//! - [`async_pool`]: [`AsyncPool`], an event loop on one thread, and
+//!   [`async_fetch`], the GET it awaits.
 //! - [`process`]: [`ProcessPool`] and its start methods `fork`, `spawn`, `forkserver`;
 //!   its `# Layout` gives the order to read its files in, along chapter 3's six steps.
 //! - [`timeout`]: the task timeout: a worker process past it is killed; a thread
@@ -41,6 +46,8 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("the pools crate uses fork, prctl and /proc, and runs on Linux only");
 
+pub mod async_fetch;
+pub mod async_pool;
 pub mod cores;
 pub mod executor;
 pub mod experiment;
@@ -55,6 +62,7 @@ pub mod task;
 pub mod thread_pool;
 pub mod timeout;
 
+pub use async_pool::AsyncPool;
 pub use executor::{Executor, PoolError, TaskResult};
 pub use gil::{DEFAULT_SWITCH_INTERVAL, Gil, GilGuard, GilThreadPool, HeldInterval};
 pub use process::worker::serve_if_worker;

@@ -1,4 +1,5 @@
-//! `pools`: the article's experiment in Rust, with a third pool that puts the GIL back.
+//! `pools`: the article's experiment in Rust, with a third pool that puts the GIL back
+//! and a fourth, `--pools async`, that runs every task on one thread's event loop.
 //!
 //! ```text
 //! cargo run --release -p pools
@@ -28,7 +29,8 @@ use pools::{
 use results::layout;
 
 /// Run the article's pool experiment: CPU-bound Fibonacci and IO-bound HTTP waits on a
-/// process pool, a thread pool, and a thread pool under a simulated GIL.
+/// process pool, a thread pool, and a thread pool under a simulated GIL (and, with
+/// --pools async, an event loop on one thread).
 ///
 /// Writes {out}/{pool}-{fibo,get}.csv (one row per task), {out}/experiments.csv (one
 /// row per run) and {out}/gil-{fibo,get}-held.csv (who held the GIL, and when); with
@@ -43,7 +45,7 @@ struct Cli {
     /// Which experiment to run.
     #[arg(long, value_enum, default_value = "all")]
     experiment: Which,
-    /// Which pools to compare (process, thread, gil), in the order to run them.
+    /// Which pools to compare (process, thread, gil, async), in the order to run them.
     #[arg(
         long,
         value_enum,
@@ -61,8 +63,9 @@ struct Cli {
     /// × K may be at most 1,000,000 tasks per experiment.
     #[arg(long, value_name = "K", default_value_t = 1)]
     repeat: usize,
-    /// Workers per pool, at most 4096 (or this machine's process limit, if lower)
-    /// [default: one per input, before --repeat, up to that limit].
+    /// Workers per pool (for async: tasks in flight on its one thread), at most 4096
+    /// (or this machine's process limit, if lower) [default: one per input, before
+    /// --repeat, up to that limit].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// How the process pool starts its workers: fork, spawn or forkserver.
@@ -85,7 +88,8 @@ struct Cli {
     ///
     /// The error names the task, its worker and the worker's pid. A worker process is
     /// killed and reaped. A thread cannot be killed: under the thread and gil pools,
-    /// pools exits at once instead.
+    /// pools exits at once instead. The async pool cancels a task that waits, and
+    /// reports one that computes when it ends.
     #[arg(long, value_name = "SECS", allow_hyphen_values = true)]
     task_timeout: Option<String>,
     /// Before the pools, run the Fibonacci inputs one after another on the main thread
@@ -215,7 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None
     };
     if cli.pools.is_empty() {
-        bail!("--pools must name at least one of process, thread, gil");
+        bail!("--pools must name at least one of process, thread, gil, async");
     }
     if cli.serial && fib.is_none() {
         bail!("--serial runs the Fibonacci inputs: use it with --experiment fib or all");
@@ -373,16 +377,20 @@ impl Session<'_> {
             let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;
             progress.finish_and_clear();
             let record = outcome.record;
-            // Process workers are started by a start method, which the line names.
-            let started_by = match kind {
-                PoolKind::Process => format!(" started by {}", self.cli.start_method),
-                PoolKind::Thread | PoolKind::Gil => String::new(),
+            // Process workers are started by a start method, which the line names; the
+            // async pool has one thread, and `--workers` tasks in flight on it.
+            let among = match kind {
+                PoolKind::Process => format!(
+                    "among {} workers started by {}",
+                    plan.workers, self.cli.start_method
+                ),
+                PoolKind::Thread | PoolKind::Gil => format!("among {} workers", plan.workers),
+                PoolKind::Async => format!("with up to {} in flight on one thread", plan.workers),
             };
             procutil::say_unless_closed!(
-                "Run experiment {kind}: running {} over {} among {} workers{started_by} ... {:.3} s",
+                "Run experiment {kind}: running {} over {} {among} ... {:.3} s",
                 T::NAME,
                 abbreviate(&plan.inputs),
-                plan.workers,
                 record.makespan
             )?;
             let tasks: Vec<TaskRecord<T::Output>> = outcome
@@ -412,7 +420,14 @@ impl Session<'_> {
                 tasks.iter().map(|t| (t.start, t.end)),
                 outcome.held.iter().map(|h| (h.acquired_at, h.released_at)),
             )
-            .with_cpu_seconds(outcome.cpu_seconds);
+            .with_cpu_seconds(outcome.cpu_seconds)
+            .with_threads(
+                tasks
+                    .iter()
+                    .map(|t| (t.pid, t.tid))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
+            );
             self.facts
                 .retain(|f| !(f.pool == kind && f.workload == short));
             self.facts.push(facts);

@@ -93,6 +93,19 @@ pub trait Task: Serialize + DeserializeOwned + Sync + 'static {
 
     /// Runs the task on one input.
     fn run(&self, input: &Self::Input, cx: &mut impl Context) -> Result<Self::Output, TaskFailure>;
+
+    /// Runs the task on one input as a future, for the [`AsyncPool`](crate::AsyncPool).
+    ///
+    /// The default calls [`run`](Task::run) inside the future: the whole task happens
+    /// in one poll, and the event loop's thread runs nothing else until it ends. That
+    /// is right for a computation, which has nothing to wait for. A task that waits
+    /// overrides it, and awaits ([`HttpFetch`] does).
+    fn run_async(
+        &self,
+        input: &Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, TaskFailure>> {
+        async move { self.run(input, &mut NoGil) }
+    }
 }
 
 /// Why a task failed: any error, boxed, as `?` makes it.
@@ -117,7 +130,8 @@ pub(crate) fn describe(failure: &TaskFailure) -> String {
 
 /// The CPU-bound task: `fib::fibonacci(n)`, checking in with the context every
 /// hundred or so recursive calls, so that the GIL pool can switch threads
-/// mid-computation.
+/// mid-computation. Under the async pool it keeps the default
+/// [`Task::run_async`]: it never yields, and blocks the loop until it ends.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct Fibonacci;
 
@@ -143,6 +157,7 @@ impl Task for Fibonacci {
 ///
 /// The GET runs inside [`Context::allow_threads`], so under the GIL pool the lock is
 /// free while this thread waits, and other threads can start their own requests.
+/// Under the async pool it is awaited instead ([`Task::run_async`]).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HttpFetch {
     /// A URL with `{ms}` where the wait goes, e.g. `http://127.0.0.1:8080/200?sleep={ms}`.
@@ -172,6 +187,13 @@ impl Task for HttpFetch {
         let fetched = cx.allow_threads(|| client.fetch(&self.url_template, *ms));
         // The error keeps its causes: the pool prints the whole chain (`describe`).
         Ok(fetched?.body)
+    }
+
+    /// The same GET, awaited, so that the async pool's thread serves other tasks
+    /// while this one waits.
+    async fn run_async(&self, ms: &u64) -> Result<String, TaskFailure> {
+        let timeout = std::time::Duration::from_secs_f64(self.timeout_secs);
+        Ok(crate::async_fetch::fetch(&self.url_template, *ms, timeout).await?)
     }
 }
 

@@ -108,6 +108,11 @@ impl fmt::Display for TimedOut {
         match self.pool {
             PoolKind::Process => write!(f, ", which was killed"),
             PoolKind::Thread | PoolKind::Gil => write!(f, "; a thread cannot be killed"),
+            PoolKind::Async => write!(
+                f,
+                "; the event loop cancelled the tasks in flight (a task that computes \
+                 is found only when it ends)"
+            ),
         }
     }
 }

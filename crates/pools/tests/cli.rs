@@ -503,6 +503,56 @@ fn ctrl_c_stops_everything() {
     );
 }
 
+/// Ctrl-C stops a run on the async pool as it stops the others: status 130, one
+/// "interrupted" line, and no file from the interrupted experiment. Its two GETs wait
+/// on one thread, for a server that never answers.
+#[test]
+fn ctrl_c_stops_the_async_pool() {
+    use std::os::unix::process::CommandExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = StuckServer::start();
+    let mut command = pools();
+    command
+        .args(["--experiment", "get", "--pools", "async"])
+        .args(["--get-inputs", "30000,30000", "--url", &server.template])
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // Safety: resetting a signal disposition is async-signal-safe. A test runner
+    // started in the background may have told us to ignore SIGINT; the child must not.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGINT,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+            .map(drop)
+            .map_err(std::io::Error::from)
+        });
+    }
+    let child = command.spawn().unwrap();
+    let parent = child.id();
+    // Both GETs are in flight, on the one thread: the handler is installed by then.
+    server.wait_for_requests(2);
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(parent as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("interrupted").count(), 1, "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was left"
+    );
+}
+
 /// A run whose one file takes a while to write: 300,000 rows, about 24 MB (about a
 /// second in a debug build, a tenth of that optimised). The tasks themselves are tiny.
 const BIG_WRITE: [&str; 10] = [

@@ -214,8 +214,32 @@ impl Run {
             let printed = self.number_after("and the thread pool ");
             assert!((printed - span("thread-fibo")).abs() < 0.0011, "{out}");
         }
+        // Fibonacci on the async pool: one thread, one task at a time.
+        match self.makespan("async-fibo") {
+            Some(makespan) => {
+                let tasks = self.tasks("async-fibo");
+                assert!(
+                    self.says(&format!(
+                        "Fibonacci on the async pool: {} tasks on 1 thread, ",
+                        tasks.len()
+                    )),
+                    "{out}"
+                );
+                assert_eq!(peak(&tasks), 1, "two computations overlapped");
+                assert!(self.says("never two in progress at once"), "{out}");
+                let printed = self.number_after("The run took ");
+                assert!((printed - makespan).abs() < 0.0011, "{out}");
+                let sum: f64 = tasks.iter().map(|(s, e)| e - s).sum();
+                let printed = self.number_after("one after another, took ");
+                assert!(
+                    (printed - sum).abs() < 0.0011 + tasks.len() as f64 * 1e-6,
+                    "{out}"
+                );
+            }
+            None => assert!(!self.says("Fibonacci on the async pool"), "{out}"),
+        }
         // The HTTP waits.
-        let gets: Vec<&str> = ["process", "thread", "gil"]
+        let gets: Vec<&str> = ["process", "thread", "gil", "async"]
             .into_iter()
             .filter(|p| self.makespan(&format!("{p}-get")).is_some())
             .collect();
@@ -253,6 +277,12 @@ impl Run {
         assert_eq!(
             self.says("the GIL pool's waits overlapped too"),
             gil_overlap,
+            "{out}"
+        );
+        let async_overlap = gets.contains(&"async") && peak(&self.tasks("async-get")) > 1;
+        assert_eq!(
+            self.says("the async pool's waits overlapped on 1 thread"),
+            async_overlap,
             "{out}"
         );
     }
@@ -388,4 +418,57 @@ fn with_one_worker_the_waits_take_turns() {
         run.stdout
     );
     assert!(!run.says("overlapped too"), "{}", run.stdout);
+}
+
+/// Every pool, the async one too: its Fibonacci tasks take turns on one thread, and
+/// its waits overlap on it.
+#[test]
+fn the_async_pool_is_explained_from_its_files() {
+    let run = Run::new(&[
+        "--pools",
+        "process,thread,gil,async",
+        "--fib-inputs",
+        "20..26",
+        "--get-inputs",
+        "20..80:10",
+    ]);
+    run.check(cores());
+    assert!(
+        run.says("Process vs Async Fibonacci tasks speed-up = "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.says("Process vs Async HTTP Get tasks speed-up = "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.says("the async pool's waits overlapped on 1 thread"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The async pool with one task in flight: its waits take turns, and nothing claims
+/// that they overlapped.
+#[test]
+fn the_async_pool_with_one_task_in_flight() {
+    let run = Run::new(&[
+        "--pools",
+        "async",
+        "--workers",
+        "1",
+        "--fib-inputs",
+        "18..21",
+        "--get-inputs",
+        "10,20,30",
+    ]);
+    run.check(cores());
+    assert!(
+        run.says("at most 1 was in progress at once"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.says("could be in flight"), "{}", run.stdout);
 }

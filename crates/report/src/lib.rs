@@ -17,7 +17,8 @@
 //! see [`mod@load`] and [`Results::dialect`].
 //!
 //! With a second folder it puts CPython beside Rust: [`chart::beside`], drawn by
-//! `report --beside`.
+//! `report --beside`, and, when both ran their GETs on one thread's event loop,
+//! [`chart::beside_async`].
 //!
 //! # Layout
 //! - [`model`]: one struct per CSV row (every field with its unit; they are the

@@ -7,7 +7,9 @@
 //! microseconds. Both workloads share the tracks; they ran one after the other, so
 //! they do not overlap in time. The GIL pool also gets a track per worker for the
 //! intervals in which it held the lock (`tid` = 1000 + worker), so the holds line
-//! up under the tasks they interrupt.
+//! up under the tasks they interrupt. The async pool's one worker runs many tasks
+//! at once, and slices on one track must nest, so each of its tasks in flight gets a
+//! track (`worker 0, task in flight N`); `os_tid` shows they share one thread.
 //!
 //! Times are microseconds since the earliest experiment began; the Unix time of
 //! that instant is in `otherData.origin_unix_s`.
@@ -22,7 +24,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::model::{Pool, Results, Workload};
+use crate::model::{Pool, Results, TaskRow, Workload};
 use crate::{Exporter, ReportError};
 
 /// The `tid` offset of the GIL-hold tracks, far above any worker index.
@@ -61,6 +63,7 @@ pub fn trace_pid(pool: Pool) -> u64 {
         Pool::Process => 1,
         Pool::Thread => 2,
         Pool::Gil => 3,
+        Pool::Async => 4,
     }
 }
 
@@ -136,8 +139,30 @@ pub fn write_trace(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     for experiment in &results.experiments {
         let pid = trace_pid(experiment.pool);
         let tag = experiment.tag();
+        // The async pool's tasks overlap on its one worker, and slices on one track
+        // must nest: each task in flight gets a track of its own (its row in the
+        // workers chart), and `os_tid` keeps the thread they all ran on.
+        let slot: std::collections::HashMap<*const TaskRow, u64> = if experiment.pool == Pool::Async
+        {
+            let tasks: Vec<&TaskRow> = experiment.tasks.iter().collect();
+            crate::chart::workers::rows(&tasks)
+                .into_iter()
+                .enumerate()
+                .flat_map(|(row, tasks)| {
+                    tasks
+                        .into_iter()
+                        .map(move |t| (t as *const TaskRow, row as u64))
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
         for task in &experiment.tasks {
-            tracks.insert((experiment.pool, task.worker as u64));
+            let track = slot
+                .get(&(task as *const TaskRow))
+                .copied()
+                .unwrap_or(task.worker as u64);
+            tracks.insert((experiment.pool, track));
             events.push(&Complete {
                 args: TaskArgs {
                     experiment: &tag,
@@ -151,7 +176,7 @@ pub fn write_trace(results: &Results, out: &mut dyn Write) -> io::Result<()> {
                 name: &task.tag,
                 ph: "X",
                 pid,
-                tid: task.worker as u64,
+                tid: track,
                 ts: us(task.start_time),
             })?;
         }
@@ -180,6 +205,8 @@ pub fn write_trace(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     for (pool, tid) in tracks {
         let name = if tid >= HOLD_TRACK {
             format!("worker {} holds GIL", tid - HOLD_TRACK)
+        } else if pool == Pool::Async {
+            format!("worker 0, task in flight {tid}")
         } else {
             format!("worker {tid}")
         };
@@ -274,5 +301,56 @@ mod tests {
         assert_eq!(tasks[1]["tid"], 1);
         assert_eq!(tasks[1]["ts"], 250.0);
         assert_eq!(tasks[1]["dur"], 749_750.0);
+    }
+
+    /// The async pool's overlapping tasks, all on worker 0 and one OS thread, get a
+    /// track each, so that no two slices on one track overlap; a task that starts
+    /// after others ended reuses the track freed first.
+    #[test]
+    fn async_tasks_in_flight_get_tracks_of_their_own() {
+        let task = |i: usize, start: f64, end: f64| TaskRow {
+            tag: format!("async-get-{i}"),
+            start_time: start,
+            end_time: end,
+            elapsed: end - start,
+            result: "200 OK".into(),
+            input: 100,
+            worker: 0,
+            pid: 4000,
+            tid: 4000,
+        };
+        let results = Results {
+            dir: PathBuf::from("results"),
+            experiments: vec![Experiment {
+                pool: Pool::Async,
+                workload: Workload::Get,
+                path: PathBuf::from("results/async-get.csv"),
+                tasks: vec![
+                    task(0, 100.0, 101.0),
+                    task(1, 100.1, 100.5),
+                    task(2, 101.0, 102.0),
+                ],
+                summary: None,
+            }],
+            ..Results::default()
+        };
+        let trace: Value = serde_json::from_slice(&TraceFile.render(&results).unwrap()).unwrap();
+        let events = trace["traceEvents"].as_array().unwrap();
+        let tracks: Vec<(&Value, &Value)> = events
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .map(|e| (&e["tid"], &e["args"]["os_tid"]))
+            .collect();
+        assert_eq!(tracks[0].0, 0);
+        assert_eq!(tracks[1].0, 1);
+        // Task 1's track was free first.
+        assert_eq!(tracks[2].0, 1);
+        assert!(tracks.iter().all(|(_, os_tid)| *os_tid == 4000));
+        assert!(
+            events
+                .iter()
+                .any(|e| e["args"]["name"] == "worker 0, task in flight 1"),
+            "{trace}"
+        );
     }
 }

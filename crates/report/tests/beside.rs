@@ -182,6 +182,45 @@ fn both_languages_draw_beside_each_other() {
             "speed-up",
         );
     }
+    assert!(
+        stdout.contains("skipped cpython-vs-rust-async: needs async-get.csv in both folders"),
+        "{stdout}"
+    );
+
+    // With Rust's async GETs beside CPython's asyncio run, the second figure too.
+    run(Command::new(workspace_binary("pools"))
+        .args(["--experiment", "get", "--pools", "async"])
+        .args(["--get-inputs", "50,50", "--workers", "2", "--out"])
+        .arg(&rust));
+    let out = root.path().join("with-async");
+    let output = common::draw(&rust, &out)
+        .arg("--beside")
+        .arg(&cpython)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(
+        common::file_names(&out),
+        ["cpython-vs-rust-async.png", "cpython-vs-rust.png"]
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Async GETs: "))
+        .unwrap_or_else(|| panic!("no async line in:\n{stdout}"));
+    assert_eq!(line.matches(" on 1 thread ").count(), 2, "{line}");
+    assert_printed(
+        number_after(line, "Rust's async pool took "),
+        makespan(&rust, "async-get"),
+        3,
+        "Rust's async makespan",
+    );
+    assert_printed(
+        number_after(line, "CPython's asyncio took "),
+        makespan(&cpython, "async-get"),
+        3,
+        "CPython's async makespan",
+    );
 }
 
 /// `--beside` with a folder that lacks the serial pass fails with one line that

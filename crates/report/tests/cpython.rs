@@ -72,7 +72,7 @@ fn fibonacci(n: u64) -> u64 {
 /// experiments.csv, the real `report` binary draws both Gantt figures from them, and
 /// the pools are what they claim: the process pool's tasks ran in other processes,
 /// the thread pool's in the script's own, and each run had processes of its own; the
-/// delay server is gone afterwards.
+/// delay server is gone afterwards. The asyncio run's GETs overlap on one thread.
 #[test]
 fn cpython_csvs_pass_the_loader_and_draw() {
     if !has_python3() {
@@ -121,6 +121,7 @@ fn cpython_csvs_pass_the_loader_and_draw() {
         (Pool::Gil, Workload::Fibo, 6),
         (Pool::Process, Workload::Get, 2),
         (Pool::Gil, Workload::Get, 2),
+        (Pool::Async, Workload::Get, 2),
     ];
     assert_eq!(results.experiments.len(), expected.len());
     for (pool, workload, rows) in expected {
@@ -181,6 +182,24 @@ fn cpython_csvs_pass_the_loader_and_draw() {
     };
     let (fibo, get) = (run_pids(Workload::Fibo), run_pids(Workload::Get));
     assert!(fibo.is_disjoint(&get), "{fibo:?} and {get:?}");
+
+    // asyncio: both GETs in the script's process, on one thread, worker 0, and the
+    // two waits overlapped (each started before the other ended).
+    let event_loop = results.experiment(Pool::Async, Workload::Get).unwrap();
+    let ids: BTreeSet<(i32, i32, usize)> = event_loop
+        .tasks
+        .iter()
+        .map(|t| (t.pid, t.tid, t.worker))
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let (pid, _, worker) = ids.into_iter().next().unwrap();
+    assert!(script_pids.contains(&pid), "asyncio ran outside the script");
+    assert_eq!(worker, 0);
+    let [a, b] = [&event_loop.tasks[0], &event_loop.tasks[1]];
+    assert!(
+        a.start_time < b.end_time && b.start_time < a.end_time,
+        "the two waits did not overlap: {a:?} {b:?}"
+    );
 
     // The real binary draws both Gantt figures, and says why it skips the GIL
     // timelines: CPython does not record who held its lock.

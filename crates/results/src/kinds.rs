@@ -9,8 +9,9 @@ use clap::builder::PossibleValue;
 use serde::{Deserialize, Serialize};
 
 /// The kind of pool an experiment ran on. The order here is the order `pools` runs
-/// them in by default, and the order of the groups in every chart: process first,
-/// then thread, then the thread pool under the GIL.
+/// them in, and the order of the groups in every chart: process first, then thread,
+/// then the thread pool under the GIL, then the event loop on one thread. (`pools`
+/// runs the first three by default; `async` when asked for.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pool {
@@ -21,19 +22,23 @@ pub enum Pool {
     /// OS threads that must hold a simulated global interpreter lock to compute,
     /// the way CPython threads do.
     Gil,
+    /// One thread running an event loop: tasks take turns at their `await`s, so
+    /// waits overlap but nothing ever runs in parallel.
+    Async,
 }
 
 impl Pool {
     /// Every pool, in run and chart order.
-    pub const ALL: [Pool; 3] = [Pool::Process, Pool::Thread, Pool::Gil];
+    pub const ALL: [Pool; 4] = [Pool::Process, Pool::Thread, Pool::Gil, Pool::Async];
 
     /// The name used in file names, tags, flags and labels (`process`, `thread`,
-    /// `gil`).
+    /// `gil`, `async`).
     pub fn as_str(self) -> &'static str {
         match self {
             Pool::Process => "process",
             Pool::Thread => "thread",
             Pool::Gil => "gil",
+            Pool::Async => "async",
         }
     }
 
@@ -43,6 +48,7 @@ impl Pool {
             Pool::Process => "process pool",
             Pool::Thread => "thread pool",
             Pool::Gil => "thread pool + simulated GIL",
+            Pool::Async => "event loop on one thread",
         }
     }
 }
@@ -165,7 +171,7 @@ mod tests {
         }
         assert_eq!(
             "bogus".parse::<Pool>().unwrap_err().to_string(),
-            "unknown pool `bogus` (expected process, thread, gil)"
+            "unknown pool `bogus` (expected process, thread, gil, async)"
         );
     }
 }

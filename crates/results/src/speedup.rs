@@ -14,7 +14,8 @@ pub fn percent(process_makespan: f64, other_makespan: f64) -> f64 {
 }
 
 /// The article's speed-up lines for one run, in its order (Fibonacci then HTTP
-/// Get; threads then GIL threads), e.g.
+/// Get; threads, then GIL threads, then the async pool, which the article does not
+/// have), e.g.
 /// `Process vs GIL-threads Fibonacci tasks speed-up = 52.05%`.
 ///
 /// `makespan` gives an experiment's makespan in seconds, or `None` if it did not
@@ -29,7 +30,11 @@ pub fn lines(makespan: impl Fn(Pool, Workload) -> Option<f64>) -> Vec<String> {
             Workload::Fibo => "Fibonacci",
             Workload::Get => "HTTP Get",
         };
-        for (pool, name) in [(Pool::Thread, "Threads"), (Pool::Gil, "GIL-threads")] {
+        for (pool, name) in [
+            (Pool::Thread, "Threads"),
+            (Pool::Gil, "GIL-threads"),
+            (Pool::Async, "Async"),
+        ] {
             if let Some(other) = makespan(pool, workload) {
                 lines.push(format!(
                     "Process vs {name} {title} tasks speed-up = {:.2}%",
@@ -54,6 +59,7 @@ mod tests {
             (Pool::Process, _) => Some(1.0),
             (Pool::Gil, Workload::Fibo) => Some(2.0),
             (Pool::Thread, Workload::Get) => Some(0.8),
+            (Pool::Async, Workload::Get) => Some(1.0),
             _ => None,
         });
         assert_eq!(
@@ -61,6 +67,7 @@ mod tests {
             [
                 "Process vs GIL-threads Fibonacci tasks speed-up = 50.00%",
                 "Process vs Threads HTTP Get tasks speed-up = -25.00%",
+                "Process vs Async HTTP Get tasks speed-up = 0.00%",
             ]
         );
     }

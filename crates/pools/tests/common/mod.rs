@@ -55,6 +55,18 @@ impl<T: Task> Task for Mono<T> {
             end_ns,
         })
     }
+
+    /// The same, around the task's future, for the async pool.
+    async fn run_async(&self, input: &T::Input) -> Result<Self::Output, pools::TaskFailure> {
+        let start_ns = monotonic_ns();
+        let output = self.0.run_async(input).await?;
+        let end_ns = monotonic_ns();
+        Ok(Timed {
+            output,
+            start_ns,
+            end_ns,
+        })
+    }
 }
 
 /// Whether any two of the `(start, end)` intervals overlap.

@@ -9,10 +9,11 @@
 //! which figures it skips and why, and prints the makespans it derived from the
 //! tasks.
 //!
-//! With `--beside DIR` it draws one figure instead, `cpython-vs-rust.png`: the
+//! With `--beside DIR` it draws `cpython-vs-rust.png` instead: the
 //! Fibonacci run in `--in` (Rust's, with `pools --serial`) beside CPython's in DIR
 //! (`scripts/cpython_experiment.py`), each pool's makespan over its own serial time,
-//! and prints both languages' ratios and speed-ups.
+//! and prints both languages' ratios and speed-ups; and, when both folders have
+//! `async-get.csv`, `cpython-vs-rust-async.png`: the async GETs side by side.
 //!
 //! Beside the figures it writes `report.html`: the two Gantt charts with a tooltip
 //! on every task, the speed-up lines and the experiments table, on one page that
@@ -81,7 +82,8 @@ struct Cli {
     /// --in (Rust, from `pools --experiment fib --pools process,gil --serial`) beside
     /// CPython's in DIR (from scripts/cpython_experiment.py), each pool's makespan
     /// divided by its own serial time. Both folders need process-fibo.csv,
-    /// gil-fibo.csv and serial-fibo.csv.
+    /// gil-fibo.csv and serial-fibo.csv. When both also have async-get.csv, draw
+    /// cpython-vs-rust-async.png too: the async GETs of both, on one thread each.
     #[arg(long, value_name = "DIR")]
     beside: Option<PathBuf>,
 }
@@ -113,10 +115,22 @@ fn beside_plan(
     for line in comparison.lines() {
         procutil::say_unless_closed!("{line}")?;
     }
-    Ok(report::Plan {
+    // The async GETs too, when both folders have them.
+    let mut plan = report::Plan {
         exporters: exporters(comparison, formats),
         skipped: Vec::new(),
-    })
+    };
+    use report::chart::beside_async;
+    if let Some(line) = beside_async::summary_line(rust, &cpython) {
+        procutil::say_unless_closed!("{line}")?;
+    }
+    match beside_async::lanes(rust, &cpython) {
+        Ok(lanes) => plan
+            .exporters
+            .extend(beside_async::exporters(lanes, formats)),
+        Err(why) => plan.skipped.push(format!("{}: {why}", beside_async::STEM)),
+    }
+    Ok(plan)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -22,6 +22,7 @@
 
 pub mod barrier;
 pub mod beside;
+pub mod beside_async;
 pub mod cores;
 pub mod gantt;
 pub mod gil;
@@ -193,9 +194,18 @@ impl Chart {
                         ids.len()
                     })
                     .sum();
-                (workers > MAX_LANES)
-                    .then(|| too_many("workers", workers))
-                    .flatten()
+                // The async pool's one worker has a lane per task in flight.
+                let lanes: usize = results
+                    .for_workload(workload)
+                    .map(workers::lane_count)
+                    .sum();
+                if workers > MAX_LANES {
+                    too_many("workers", workers)
+                } else {
+                    (lanes > MAX_LANES)
+                        .then(|| too_many("rows of tasks in flight", lanes))
+                        .flatten()
+                }
             }
             Chart::GilTimeline(_) | Chart::GilZoom(_)
                 if results.held(workload).is_none_or(<[_]>::is_empty) =>
@@ -334,6 +344,7 @@ pub fn pool_color(pool: Pool) -> RGBColor {
         Pool::Process => RGBColor(0, 114, 178),
         Pool::Thread => RGBColor(230, 159, 0),
         Pool::Gil => RGBColor(0, 158, 115),
+        Pool::Async => RGBColor(204, 121, 167),
     }
 }
 
@@ -403,7 +414,11 @@ fn per_pool_chart(
 fn legend_entry(experiment: &Experiment) -> (String, RGBColor) {
     let mut label = experiment.pool.description().to_owned();
     if let Some(summary) = &experiment.summary {
-        let mut details = vec![format!("{} workers", summary.workers)];
+        let mut details = vec![match experiment.pool {
+            // One thread; `workers` is how many tasks it may keep in flight.
+            Pool::Async => format!("up to {} tasks in flight", summary.workers),
+            _ => format!("{} workers", summary.workers),
+        }];
         if let Some(method) = &summary.start_method {
             details.push(method.clone());
         }

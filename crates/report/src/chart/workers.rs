@@ -3,7 +3,9 @@
 //! With as many workers as tasks, each lane holds one task and the chart shows the
 //! identities: the process pool's lanes have different pids, the thread pools' lanes
 //! share the parent's pid and differ by tid. With fewer workers than tasks, a lane
-//! holds a queue of tasks run back to back.
+//! holds a queue of tasks run back to back. The async pool has one worker, its one
+//! thread, whose tasks overlap when they wait: its lane is split into one row per
+//! task in flight, every row with the same tid.
 //!
 //! With thousands of tasks per worker (`pools --repeat`), the bars become narrower
 //! than a pixel, and the alternating shades that tell neighbours apart would blur
@@ -59,8 +61,12 @@ pub fn workers(results: &Results, workload: Workload) -> Option<Lanes> {
         }
         by_worker
             .values()
-            .map(|tasks| Lane {
-                label: worker_label(experiment.pool, tasks),
+            .flat_map(|tasks| {
+                let label = worker_label(experiment.pool, tasks);
+                rows(tasks).into_iter().map(move |row| (label.clone(), row))
+            })
+            .map(|(label, tasks)| Lane {
+                label,
                 bars: tasks
                     .iter()
                     .enumerate()
@@ -108,6 +114,63 @@ fn merged_lanes(experiment: &Experiment, origin: f64) -> Vec<Lane> {
         .collect()
 }
 
+/// A worker's tasks in rows that hold no two overlapping tasks: one row for a worker
+/// that runs one task at a time (every thread and process worker), one row per task
+/// in flight for the async pool's one thread, whose waits overlap. Each task goes
+/// into the row that became free first, if one is free when it starts; otherwise
+/// into a new row.
+pub(crate) fn rows<'a>(tasks: &[&'a TaskRow]) -> Vec<Vec<&'a TaskRow>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// A row's last end, ordered as `f64::total_cmp` orders it.
+    #[derive(PartialEq)]
+    struct End(f64);
+    impl Eq for End {}
+    impl PartialOrd for End {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for End {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&other.0)
+        }
+    }
+
+    let mut sorted = tasks.to_vec();
+    sorted.sort_by(|a, b| a.start_time.total_cmp(&b.start_time));
+    let mut rows: Vec<Vec<&TaskRow>> = Vec::new();
+    // Each row's last end, earliest first: a heap, so that thousands of tasks in
+    // flight cost a logarithm per task, not a scan of every row.
+    let mut free_at: BinaryHeap<Reverse<(End, usize)>> = BinaryHeap::new();
+    for task in sorted {
+        let row = match free_at.peek() {
+            Some(Reverse((End(end), row))) if *end <= task.start_time => {
+                let row = *row;
+                free_at.pop();
+                row
+            }
+            _ => {
+                rows.push(Vec::new());
+                rows.len() - 1
+            }
+        };
+        rows[row].push(task);
+        free_at.push(Reverse((End(task.end_time), row)));
+    }
+    rows
+}
+
+/// How many lanes the workers chart of `experiment` has: one per row of each worker.
+pub(crate) fn lane_count(experiment: &Experiment) -> usize {
+    let mut by_worker: BTreeMap<usize, Vec<&TaskRow>> = BTreeMap::new();
+    for task in &experiment.tasks {
+        by_worker.entry(task.worker).or_default().push(task);
+    }
+    by_worker.values().map(|tasks| rows(tasks).len()).sum()
+}
+
 /// `1234567` as `1,234,567`.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -127,7 +190,7 @@ fn thousands(n: usize) -> String {
 fn worker_label(pool: Pool, tasks: &[&TaskRow]) -> String {
     let (kind, mut ids): (&str, Vec<i32>) = match pool {
         Pool::Process => ("pid", tasks.iter().map(|t| t.pid).collect()),
-        Pool::Thread | Pool::Gil => ("tid", tasks.iter().map(|t| t.tid).collect()),
+        Pool::Thread | Pool::Gil | Pool::Async => ("tid", tasks.iter().map(|t| t.tid).collect()),
     };
     ids.dedup();
     let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
@@ -137,6 +200,40 @@ fn worker_label(pool: Pool, tasks: &[&TaskRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tasks that overlap go to rows of their own; a task that starts once a row is
+    /// free goes into it.
+    #[test]
+    fn overlapping_tasks_get_rows_of_their_own() {
+        let task = |start: f64, end: f64| TaskRow {
+            tag: "async-get-0".into(),
+            start_time: start,
+            end_time: end,
+            elapsed: end - start,
+            result: "200 OK".into(),
+            input: 1,
+            worker: 0,
+            pid: 1,
+            tid: 1,
+        };
+        let tasks = [
+            task(0.0, 1.0),
+            task(0.1, 2.0),
+            task(0.2, 1.5),
+            task(1.0, 3.0),
+        ];
+        let refs: Vec<&TaskRow> = tasks.iter().collect();
+        let rows = rows(&refs);
+        let starts: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|row| row.iter().map(|t| t.start_time).collect())
+            .collect();
+        assert_eq!(starts, [vec![0.0, 1.0], vec![0.1], vec![0.2]]);
+        // One task at a time: one row.
+        let serial = [task(0.0, 1.0), task(1.0, 2.0), task(2.5, 3.0)];
+        let refs: Vec<&TaskRow> = serial.iter().collect();
+        assert_eq!(super::rows(&refs).len(), 1);
+    }
 
     fn task(pid: i32, tid: i32) -> TaskRow {
         TaskRow {
