@@ -164,3 +164,27 @@ fn malformed_race_csv_is_refused_in_one_line() {
     assert!(stderr.contains("lost"), "{stderr}");
     assert!(!dir.path().join("race.png").exists());
 }
+
+/// `--format svg` does not silently pretend: these figures come as PNG only, and the
+/// run says so.
+#[test]
+fn svg_format_on_isolation_figures_is_said_to_be_png_only() {
+    let dir = tempfile::tempdir().unwrap();
+    demo(dir.path(), &["barrier", "--rounds", "2"]);
+    let out = assert_cmd::Command::cargo_bin("report")
+        .unwrap()
+        .args(["--format", "png,svg", "--in"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.lines().last().unwrap().contains("drawn as PNG only"),
+        "{stdout}"
+    );
+    assert!(is_png(&dir.path().join("barrier-lanes.png")));
+    assert!(!dir.path().join("barrier-lanes.svg").exists());
+}

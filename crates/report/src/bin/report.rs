@@ -142,6 +142,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         for line in lines {
             procutil::say_unless_closed!("{line}")?;
         }
+        if cli.format.contains(&ImageFormat::Svg) {
+            procutil::say_unless_closed!(
+                "these figures are drawn as PNG only: --format svg applies to the pools figures"
+            )?;
+        }
         return Ok(());
     }
     let results = report::load(&cli.input)?;
