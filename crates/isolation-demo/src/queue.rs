@@ -32,7 +32,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -363,10 +363,13 @@ pub fn run(options: Options) -> Result<Outcome, TalkError> {
             None => talk::fork_worker(role.name(), role.name(), || {
                 // This copy of us holds both ends: keep only ours, so that the other
                 // worker sees end-of-file (or a broken pipe) if we die.
-                // Safety: `other` is open here, and its `OwnedFd` is never dropped
-                // in this copy (a worker ends in `_exit`), so it is closed once.
-                unsafe { libc::close(other.as_raw_fd()) };
-                let end = end.try_clone().map_err(|e| e.to_string())?;
+                // Safety: both are open here, and their `OwnedFd`s are never dropped
+                // in this copy (a worker ends in `_exit`): `other` is closed once,
+                // and `end` has one owner, the one made here.
+                let end = unsafe {
+                    libc::close(other.as_raw_fd());
+                    OwnedFd::from_raw_fd(end.as_raw_fd())
+                };
                 work(role, &queue, &options, end)
             })?,
             Some(memfd) => talk::spawn_worker(
