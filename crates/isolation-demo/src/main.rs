@@ -115,6 +115,7 @@ enum Demo {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("spawned").arg("participant_of").requires("index"))]
 struct BarrierArgs {
     /// How many processes meet (1 to 64).
     #[arg(long, value_name = "N", default_value_t = 4)]
@@ -132,38 +133,17 @@ struct BarrierArgs {
     #[arg(long, value_name = "DIR", default_value = "results/talk")]
     out: std::path::PathBuf,
 
-    /// How each process starts: a copy of this one, or a fresh run of the program.
-    #[arg(
-        long,
-        default_value_t = StartMethod::Fork,
-        value_parser = StartMethod::parser(&[StartMethod::Fork, StartMethod::Spawn]),
-    )]
-    start_method: StartMethod,
-
-    /// Internal: run only one participant, as the spawned child of this parent pid.
-    #[arg(
-        long = isolation_demo::race::PARTICIPANT_FLAG,
-        hide = true,
-        value_name = "PARENT_PID",
-        requires_all = ["index", "shared_fd"],
-    )]
-    participant_of: Option<i32>,
+    /// How each process starts, and the hidden flags of a spawned one.
+    #[command(flatten)]
+    start: StartArgs,
 
     /// Internal: which participant the spawned one is, from 0.
     #[arg(long, hide = true, value_name = "K", requires = "participant_of")]
     index: Option<u32>,
-
-    /// Internal: the spawned participant's inherited memfd holding the shared table.
-    #[arg(
-        long = isolation_demo::launch::SHARED_FD_FLAG,
-        hide = true,
-        value_name = "FD",
-        requires = "participant_of"
-    )]
-    shared_fd: Option<i32>,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("spawned").arg("participant_of").requires_all(["role", "pipe_fd"]))]
 struct QueueArgs {
     /// How many items the producer puts (1 to 100000).
     #[arg(long, value_name = "N", default_value_t = 200)]
@@ -181,7 +161,30 @@ struct QueueArgs {
     #[arg(long, value_name = "DIR", default_value = "results/talk")]
     out: std::path::PathBuf,
 
-    /// How the producer and the consumer start: copies of this process, or fresh runs of the program.
+    /// How each process starts, and the hidden flags of a spawned one.
+    #[command(flatten)]
+    start: StartArgs,
+
+    /// Internal: which worker the spawned one is.
+    #[arg(long, hide = true, value_enum, requires = "participant_of")]
+    role: Option<isolation_demo::queue::Role>,
+
+    /// Internal: the spawned worker's inherited end of the pipe.
+    #[arg(
+        long = isolation_demo::talk::PIPE_FD_FLAG,
+        hide = true,
+        value_name = "FD",
+        requires = "participant_of"
+    )]
+    pipe_fd: Option<i32>,
+}
+
+/// What `queue` and `barrier` share: `--start-method`, and the two hidden flags that
+/// every spawned worker of theirs gets (each adds its own, which the worker requires
+/// through a group: `queue` needs `--role` and `--pipe-fd`, `barrier` `--index`).
+#[derive(Debug, clap::Args)]
+struct StartArgs {
+    /// How each process starts: a copy of this one, or a fresh run of the program.
     #[arg(
         long,
         default_value_t = StartMethod::Fork,
@@ -194,13 +197,9 @@ struct QueueArgs {
         long = isolation_demo::race::PARTICIPANT_FLAG,
         hide = true,
         value_name = "PARENT_PID",
-        requires_all = ["role", "shared_fd", "pipe_fd"],
+        requires = "shared_fd"
     )]
     participant_of: Option<i32>,
-
-    /// Internal: which worker the spawned one is.
-    #[arg(long, hide = true, value_enum, requires = "participant_of")]
-    role: Option<isolation_demo::queue::Role>,
 
     /// Internal: the spawned worker's inherited memfd holding the shared table.
     #[arg(
@@ -210,15 +209,6 @@ struct QueueArgs {
         requires = "participant_of"
     )]
     shared_fd: Option<i32>,
-
-    /// Internal: the spawned worker's inherited end of the pipe.
-    #[arg(
-        long = isolation_demo::talk::PIPE_FD_FLAG,
-        hide = true,
-        value_name = "FD",
-        requires = "participant_of"
-    )]
-    pipe_fd: Option<i32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -339,15 +329,19 @@ fn queue(args: QueueArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     use isolation_demo::queue::{self, Options};
 
+    let start = args.start;
     let options = Options::new(
-        args.start_method,
+        start.start_method,
         args.items,
         args.capacity,
         args.consumer_delay_us,
     )?;
-    if let (Some(parent), Some(role), Some(table), Some(pipe)) =
-        (args.participant_of, args.role, args.shared_fd, args.pipe_fd)
-    {
+    if let (Some(parent), Some(role), Some(table), Some(pipe)) = (
+        start.participant_of,
+        args.role,
+        start.shared_fd,
+        args.pipe_fd,
+    ) {
         return queue::run_spawned_worker(parent, role, table, pipe, options)
             .with_context(|| format!("spawned {}", role.name()));
     }
@@ -363,14 +357,15 @@ fn barrier(args: BarrierArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     use isolation_demo::barrier::{self, Options};
 
+    let start = args.start;
     let options = Options::new(
-        args.start_method,
+        start.start_method,
         args.processes,
         args.rounds,
         args.max_work_us,
     )?;
     if let (Some(parent), Some(index), Some(table)) =
-        (args.participant_of, args.index, args.shared_fd)
+        (start.participant_of, args.index, start.shared_fd)
     {
         return barrier::run_spawned_participant(parent, index, table, options)
             .with_context(|| format!("spawned barrier participant {index}"));

@@ -14,7 +14,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 mod common;
-use common::{binary, children_of};
+use common::{binary, check_hidden_flags, children_of};
 
 /// A fresh output directory for one test.
 fn out_dir(name: &str) -> std::path::PathBuf {
@@ -86,34 +86,16 @@ fn nobody_leaves_before_the_last_arrival_under_spawn() {
 /// them in its usual way, and nothing runs.
 #[test]
 fn hidden_flags_alone_are_refused() {
-    for args in [
-        &["--participant-of", "1"][..],
-        &["--index", "0"],
-        &["--shared-fd", "3"],
-        &["--participant-of", "1", "--index", "0"],
-    ] {
-        let output = Command::new(binary())
-            .arg("barrier")
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(
-            stderr.starts_with("error: the following required arguments were not provided"),
-            "{args:?}: {stderr}"
-        );
-        assert!(output.stdout.is_empty());
-    }
-    let help = Command::new(binary())
-        .args(["barrier", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
-    assert!(help.contains("--start-method"), "{help}");
-    for hidden in ["participant-of", "--index", "shared-fd"] {
-        assert!(!help.contains(hidden), "{hidden} in {help}");
-    }
+    check_hidden_flags(
+        "barrier",
+        &[
+            &["--participant-of", "1"],
+            &["--index", "0"],
+            &["--shared-fd", "3"],
+            &["--participant-of", "1", "--shared-fd", "3"],
+        ],
+        &["participant-of", "--index", "shared-fd"],
+    );
 }
 
 /// Bad numbers: one line on stderr, a non-zero status, nothing run.

@@ -14,7 +14,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 mod common;
-use common::{binary, children_of};
+use common::{binary, check_hidden_flags, children_of};
 
 /// A fresh output directory for one test.
 fn out_dir(name: &str) -> std::path::PathBuf {
@@ -115,42 +115,24 @@ fn bad_input_is_refused() {
 /// its usual way, and nothing runs.
 #[test]
 fn hidden_flags_alone_are_refused() {
-    for args in [
-        &["--participant-of", "1"][..],
-        &["--role", "consumer"],
-        &["--shared-fd", "3"],
-        &["--pipe-fd", "4"],
+    check_hidden_flags(
+        "queue",
         &[
-            "--participant-of",
-            "1",
-            "--role",
-            "producer",
-            "--shared-fd",
-            "3",
+            &["--participant-of", "1"],
+            &["--role", "consumer"],
+            &["--shared-fd", "3"],
+            &["--pipe-fd", "4"],
+            &[
+                "--participant-of",
+                "1",
+                "--shared-fd",
+                "3",
+                "--role",
+                "producer",
+            ],
         ],
-    ] {
-        let output = Command::new(binary())
-            .arg("queue")
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(
-            stderr.starts_with("error: the following required arguments were not provided"),
-            "{args:?}: {stderr}"
-        );
-        assert!(output.stdout.is_empty());
-    }
-    let help = Command::new(binary())
-        .args(["queue", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
-    assert!(help.contains("--start-method"), "{help}");
-    for hidden in ["participant-of", "--role", "shared-fd", "pipe-fd"] {
-        assert!(!help.contains(hidden), "{hidden} in {help}");
-    }
+        &["participant-of", "--role", "shared-fd", "pipe-fd"],
+    );
 }
 
 /// Starts a long, slow run and returns it with the pids of its two workers, once
