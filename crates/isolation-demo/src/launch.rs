@@ -174,7 +174,7 @@ fn forked_child(parent: Pid, x: &AtomicU64, schedule: &Schedule) -> ! {
 /// Re-executes this program as a reader; X in the new program starts at 0.
 ///
 /// Pass `shared_fd` to share X on purpose: the memfd from [`SharedCounter::memfd`],
-/// which this child alone inherits ([`spawn_self`]) and maps again.
+/// which this child alone inherits (see `spawn_self`) and maps again.
 pub fn spawn_reader(
     schedule: &Schedule,
     shared_fd: Option<BorrowedFd<'_>>,
