@@ -23,6 +23,15 @@
 //! and its own end of the pipe. The queue is the same either way; only the start
 //! differs, and the report says which one ran.
 //!
+//! # When a worker dies
+//! Each worker holds only its own end of the pipe, so when one dies the other finds
+//! out from the pipe instead of waiting forever: the producer's write fails with a
+//! broken pipe, the consumer reads end-of-file before the last item. Either then
+//! stops quietly, with status 0. The parent watches both, and says in one line which
+//! one was killed or failed; a line from the survivor as well would only repeat it,
+//! less clearly. Status 0, because the parent reports the first worker it finds
+//! ended badly, and that must be the one that really did.
+//!
 //! # What is recorded
 //! For each item, in a shared table: when its put started, when it ended, whether it
 //! had to wait for a slot, when it was got, and the number the consumer read. A put
@@ -31,7 +40,7 @@
 //! item was in the pipe before the put returned", not as a clock error.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -271,8 +280,12 @@ fn produce(queue: &Queue<'_>, items: u64, write: OwnedFd) -> Result<(), String> 
     for item in 0..items {
         let start = monotonic_ns();
         let waited = queue.take_slot();
-        pipe.write_all(&item.to_le_bytes())
-            .map_err(|err| format!("writing item {item}: {err}"))?;
+        match pipe.write_all(&item.to_le_bytes()) {
+            Ok(()) => {}
+            // The consumer is gone (see "When a worker dies" in the module docs).
+            Err(err) if err.kind() == ErrorKind::BrokenPipe => return Ok(()),
+            Err(err) => return Err(format!("writing item {item}: {err}")),
+        }
         let end = monotonic_ns();
         queue.cell(item, 0).store(start, Ordering::Relaxed);
         queue.cell(item, 1).store(end, Ordering::Relaxed);
@@ -288,8 +301,13 @@ fn consume(queue: &Queue<'_>, items: u64, delay: Duration, read: OwnedFd) -> Res
     let mut pipe = File::from(read);
     for item in 0..items {
         let mut bytes = [0; 8];
-        pipe.read_exact(&mut bytes)
-            .map_err(|err| format!("reading item {item} of {items}: {err}"))?;
+        match pipe.read_exact(&mut bytes) {
+            Ok(()) => {}
+            // End-of-file before every item: the producer is gone (see
+            // `other_side_gone`).
+            Err(err) if err.kind() == ErrorKind::UnexpectedEof => return Ok(()),
+            Err(err) => return Err(format!("reading item {item} of {items}: {err}")),
+        }
         let got = monotonic_ns();
         queue.cell(item, 3).store(got, Ordering::Relaxed);
         queue

@@ -3,7 +3,8 @@
 //! Checked facts that timing cannot flip, under both start methods: every item
 //! arrives, in order; once the queue is full a put ends only after a get (orderings
 //! of timestamps on one clock); each worker holds only its own end of the pipe; a
-//! killed consumer ends the run with one clear line and no process left behind. Bad
+//! killed worker, either one, ends the run with one clear line and no process left
+//! behind. Bad
 //! input is refused, hidden flags typed by hand included.
 
 use std::process::{Child, Command, Stdio};
@@ -135,13 +136,16 @@ fn hidden_flags_alone_are_refused() {
     );
 }
 
-/// Starts a long, slow run and returns it with the pids of its two workers, once
-/// both have named themselves: (run, producer, consumer).
-fn start_slow_queue(start_method: &str, dir: &std::path::Path) -> (Child, u32, u32) {
+/// Starts a run of seconds, whose consumer works `delay_us` on each item, and
+/// returns it with the pids of its two workers, once both have named themselves:
+/// (run, producer, consumer).
+fn start_long_queue(start_method: &str, delay_us: u64, dir: &std::path::Path) -> (Child, u32, u32) {
+    // As many items as the 60 s bound on items × delay allows, up to the most.
+    let items = (60_000_000 / delay_us.max(1)).min(100_000);
     let mut child = Command::new(binary())
         .args(["queue", "--start-method", start_method])
-        .args(["--items", "1000", "--capacity", "2"])
-        .args(["--consumer-delay-us", "50000", "--out"])
+        .args(["--items", &items.to_string(), "--capacity", "2"])
+        .args(["--consumer-delay-us", &delay_us.to_string(), "--out"])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -213,7 +217,7 @@ fn pipes(pid: u32) -> Vec<(String, u32)> {
 /// end-of-file or a broken pipe when the other dies.
 fn workers_hold_only_their_own_end(start_method: &str) {
     let dir = out_dir(&format!("ends-{start_method}"));
-    let (mut child, producer, consumer) = start_slow_queue(start_method, &dir);
+    let (mut child, producer, consumer) = start_long_queue(start_method, 50_000, &dir);
     // A forked worker closes the other end as it starts; wait until it has.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (producer_ends, consumer_ends) = loop {
@@ -245,12 +249,22 @@ fn workers_hold_only_their_own_end_under_spawn() {
     workers_hold_only_their_own_end("spawn");
 }
 
-/// A consumer killed mid-run: one clear line, no hang, no process left.
-fn a_killed_consumer_is_reported(start_method: &str) {
-    let dir = out_dir(&format!("killed-{start_method}"));
-    let (mut child, producer, consumer) = start_slow_queue(start_method, &dir);
+/// A worker, `victim`, killed mid-run: one clear line naming it, no hang, no process
+/// left. The consumer sleeps a long while on each item, or hardly at all, so that the
+/// producer mostly waits for a slot, or the consumer mostly waits for an item; the
+/// survivor then sees the pipe broken or at end-of-file, and says nothing itself.
+fn a_killed_worker_is_reported(start_method: &str, victim: &str, delay_us: u64) {
+    let dir = out_dir(&format!("killed-{start_method}-{victim}-{delay_us}"));
+    let (mut child, producer, consumer) = start_long_queue(start_method, delay_us, &dir);
     let workers = [producer, consumer];
-    kill(Pid::from_raw(consumer as i32), Signal::SIGKILL).unwrap();
+    let pid = if victim == "producer" {
+        producer
+    } else {
+        consumer
+    };
+    // Let items flow first.
+    sleep(Duration::from_millis(50));
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -259,7 +273,7 @@ fn a_killed_consumer_is_reported(start_method: &str) {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{start_method}: the queue did not end after its consumer was killed");
+            panic!("{start_method}: the queue did not end after its {victim} was killed");
         }
         sleep(Duration::from_millis(10));
     };
@@ -268,8 +282,8 @@ fn a_killed_consumer_is_reported(start_method: &str) {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "consumer process {consumer} was killed by SIGKILL"
+        stderr.starts_with(&format!(
+            "Error: {victim} process {pid} was killed by SIGKILL"
         )),
         "{stderr}"
     );
@@ -282,14 +296,27 @@ fn a_killed_consumer_is_reported(start_method: &str) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A forked consumer killed mid-run.
+/// Who is killed, and the consumer's delay: each worker, with a consumer slow
+/// (50 ms an item) and fast (1 µs).
+const VICTIMS: [(&str, u64); 4] = [
+    ("consumer", 50_000),
+    ("consumer", 1),
+    ("producer", 50_000),
+    ("producer", 1),
+];
+
+/// Under fork, each worker killed in turn, with the consumer slow and fast.
 #[test]
-fn a_killed_forked_consumer_is_reported() {
-    a_killed_consumer_is_reported("fork");
+fn a_killed_forked_worker_is_reported() {
+    for (victim, delay_us) in VICTIMS {
+        a_killed_worker_is_reported("fork", victim, delay_us);
+    }
 }
 
-/// A spawned consumer killed mid-run.
+/// The same under spawn.
 #[test]
-fn a_killed_spawned_consumer_is_reported() {
-    a_killed_consumer_is_reported("spawn");
+fn a_killed_spawned_worker_is_reported() {
+    for (victim, delay_us) in VICTIMS {
+        a_killed_worker_is_reported("spawn", victim, delay_us);
+    }
 }
