@@ -251,9 +251,6 @@ pub enum TalkError {
     /// A number the user typed is out of range.
     #[error("{0}")]
     BadInput(String),
-    /// The shared table could not be mapped.
-    #[error("could not map the shared table")]
-    Map(#[source] nix::errno::Errno),
     /// The pipe could not be made.
     #[error("could not make the pipe")]
     Pipe(#[source] nix::errno::Errno),
