@@ -15,15 +15,26 @@
 //! count is reset before the generation moves, so a fast participant that arrives
 //! at the next round already counts from 0.
 //!
+//! Under `--start-method spawn` each participant is this program re-run as a hidden
+//! participant ([`run_spawned_participant`]) that inherits one descriptor, the
+//! table's memfd, and maps the table again; the barrier is the same words either way.
+//! Starting a program takes longer than a fork, so under spawn round 0's arrivals
+//! include the start-up; later rounds do not.
+//!
 //! Before each arrival a participant works a while (sleeps): a different length for
 //! each participant and round, up to `--max-work-us`, so that arrivals spread out.
 
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use procutil::StartMethod;
+
+use crate::DemoError;
 use crate::futex;
-use crate::race::{Children, monotonic_ns};
+use crate::launch::SHARED_FD_FLAG;
+use crate::race::{Children, PARTICIPANT_FLAG, monotonic_ns};
 use crate::talk::{self, SharedTable, TalkError};
 
 /// The most participants accepted.
@@ -38,6 +49,8 @@ pub const MAX_TOTAL_WORK_US: u64 = 60_000_000;
 /// The checked numbers of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
+    /// How the participants start: fork or spawn.
+    pub start_method: StartMethod,
     /// How many processes meet.
     pub processes: u32,
     /// How many times they meet.
@@ -47,9 +60,17 @@ pub struct Options {
 }
 
 impl Options {
-    /// Checks the user's numbers.
-    pub fn new(processes: u32, rounds: u32, max_work_us: u64) -> Result<Options, TalkError> {
+    /// Checks the user's numbers, and that `start_method` is fork or spawn.
+    pub fn new(
+        start_method: StartMethod,
+        processes: u32,
+        rounds: u32,
+        max_work_us: u64,
+    ) -> Result<Options, TalkError> {
         let bad = |text: String| Err(TalkError::BadInput(text));
+        if start_method == StartMethod::Forkserver {
+            return Err(DemoError::StartMethod(start_method).into());
+        }
         if !(1..=MAX_PROCESSES).contains(&processes) {
             return bad(format!(
                 "--processes {processes} is out of range: 1 to {MAX_PROCESSES}"
@@ -72,6 +93,7 @@ impl Options {
             ));
         }
         Ok(Options {
+            start_method,
             processes,
             rounds,
             max_work_us,
@@ -167,6 +189,7 @@ impl Outcome {
     /// The report lines.
     pub fn report(&self, csv: &Path) -> Vec<String> {
         let Options {
+            start_method,
             processes,
             rounds,
             max_work_us,
@@ -187,8 +210,8 @@ impl Outcome {
             format!(
                 "Barrier: {} {}; each works up to {max_work_us} µs before it arrives.",
                 match processes {
-                    1 => "1 process meets".to_owned(),
-                    _ => format!("{processes} processes meet"),
+                    1 => format!("1 process (started by {start_method}) meets"),
+                    _ => format!("{processes} processes (started by {start_method}) meet"),
                 },
                 match rounds {
                     1 => "once".to_owned(),
@@ -272,26 +295,41 @@ fn participate(barrier: &Barrier<'_>, process: u32, options: Options) {
     }
 }
 
+/// The table's cells for a run: the count and the generation, then two per visit.
+fn cells(options: &Options) -> usize {
+    2 + options.processes as usize * options.rounds as usize * 2
+}
+
 /// Runs the participants, waits for them all, returns every visit.
 pub fn run(options: Options) -> Result<Outcome, TalkError> {
-    let visits = options.processes as usize * options.rounds as usize;
-    let table = SharedTable::new(2 + visits * 2)?;
+    let (table, memfd) = SharedTable::new(cells(&options), options.start_method)?;
     let barrier = Barrier {
         table: &table,
         processes: options.processes,
     };
-    talk::check_single_threaded()?;
+    match &memfd {
+        None => talk::check_single_threaded()?,
+        // Not needed (exec does not copy our buffer), but it keeps our output first.
+        Some(_) => procutil::stdout::flush().map_err(DemoError::from)?,
+    }
     let mut children = Children::default();
     let mut roles = vec![];
     for process in 0..options.processes {
-        let name = format!("barrier {process}");
-        let pid = talk::fork_worker("barrier participant", &name, || {
-            participate(&barrier, process, options);
-            Ok(())
-        })?;
+        let pid = match &memfd {
+            None => talk::fork_worker("barrier participant", &name(process), || {
+                participate(&barrier, process, options);
+                Ok(())
+            })?,
+            Some(memfd) => talk::spawn_worker(
+                &spawn_args(&options, process, memfd.as_raw_fd()),
+                &[memfd.as_fd()],
+            )?,
+        };
         children.pids.push(pid);
         roles.push((pid, format!("barrier participant {process}")));
     }
+    // Every spawned participant holds its own descriptor now.
+    drop(memfd);
     talk::reap(&mut children, &roles)?;
     let visits = (0..options.rounds)
         .flat_map(|round| (0..options.processes).map(move |process| (round, process)))
@@ -303,6 +341,50 @@ pub fn run(options: Options) -> Result<Outcome, TalkError> {
         })
         .collect();
     Ok(Outcome { options, visits })
+}
+
+/// The name participant `process` gives itself (`ps`, `/proc/PID/comm`).
+fn name(process: u32) -> String {
+    format!("barrier {process}")
+}
+
+/// The command line that re-runs this program as participant `process`.
+fn spawn_args(options: &Options, process: u32, table_fd: RawFd) -> Vec<String> {
+    vec![
+        "barrier".to_owned(),
+        format!("--processes={}", options.processes),
+        format!("--rounds={}", options.rounds),
+        format!("--max-work-us={}", options.max_work_us),
+        format!("--{PARTICIPANT_FLAG}={}", nix::unistd::getpid()),
+        format!("--index={process}"),
+        format!("--{SHARED_FD_FLAG}={table_fd}"),
+    ]
+}
+
+/// A spawned participant's whole life, called by `main` under `--participant-of`:
+/// map the table from `table_fd`, then meet the others `options.rounds` times.
+pub fn run_spawned_participant(
+    parent: i32,
+    process: u32,
+    table_fd: RawFd,
+    options: Options,
+) -> Result<(), TalkError> {
+    if process >= options.processes {
+        return Err(TalkError::BadInput(format!(
+            "--index {process} is out of range: 0 to {}",
+            options.processes - 1
+        )));
+    }
+    talk::spawned_worker(parent, &name(process), || {
+        let table =
+            SharedTable::from_inherited_fd(table_fd, cells(&options)).map_err(|e| e.to_string())?;
+        let barrier = Barrier {
+            table: &table,
+            processes: options.processes,
+        };
+        participate(&barrier, process, options);
+        Ok(())
+    })
 }
 
 /// Runs, writes `barrier.csv` under `out`, and returns the outcome and the path.
@@ -318,13 +400,17 @@ mod tests {
 
     #[test]
     fn limits() {
-        assert!(Options::new(1, 1, 0).is_ok());
-        assert!(Options::new(0, 1, 0).is_err());
-        assert!(Options::new(MAX_PROCESSES + 1, 1, 0).is_err());
-        assert!(Options::new(1, 0, 0).is_err());
-        assert!(Options::new(1, MAX_ROUNDS + 1, 0).is_err());
-        assert!(Options::new(1, 1, MAX_WORK_US + 1).is_err());
-        assert!(Options::new(1, 1000, MAX_WORK_US).is_err());
+        let new =
+            |processes, rounds, work| Options::new(StartMethod::Fork, processes, rounds, work);
+        assert!(new(1, 1, 0).is_ok());
+        assert!(new(0, 1, 0).is_err());
+        assert!(new(MAX_PROCESSES + 1, 1, 0).is_err());
+        assert!(new(1, 0, 0).is_err());
+        assert!(new(1, MAX_ROUNDS + 1, 0).is_err());
+        assert!(new(1, 1, MAX_WORK_US + 1).is_err());
+        assert!(new(1, 1000, MAX_WORK_US).is_err());
+        assert!(Options::new(StartMethod::Spawn, 1, 1, 0).is_ok());
+        assert!(Options::new(StartMethod::Forkserver, 1, 1, 0).is_err());
     }
 
     /// Spreads, the early-leaver check and the CSV for a hand-made run.
@@ -337,7 +423,7 @@ mod tests {
             depart_ns,
         };
         let outcome = Outcome {
-            options: Options::new(2, 1, 0).unwrap(),
+            options: Options::new(StartMethod::Fork, 2, 1, 0).unwrap(),
             visits: vec![visit(0, 0, 100, 500), visit(0, 1, 400, 450)],
         };
         assert_eq!(

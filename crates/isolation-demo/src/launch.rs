@@ -174,38 +174,61 @@ fn forked_child(parent: Pid, x: &AtomicU64, schedule: &Schedule) -> ! {
 /// Re-executes this program as a reader; X in the new program starts at 0.
 ///
 /// Pass `shared_fd` to share X on purpose: the memfd from [`SharedCounter::memfd`],
-/// which the child inherits (it is not close-on-exec) and maps again.
+/// which this child alone inherits (see `spawn_self`) and maps again.
 pub fn spawn_reader(
     schedule: &Schedule,
     shared_fd: Option<BorrowedFd<'_>>,
 ) -> Result<ReaderProcess, DemoError> {
-    let exe = std::env::current_exe().map_err(DemoError::CurrentExe)?;
-    let parent = getpid();
-    let mut command = Command::new(exe);
-    command
-        .arg(format!("--{SPAWNED_READER_FLAG}={parent}"))
-        .arg(format!("--iterations={}", schedule.iterations()))
-        .arg(format!("--interval-ms={}", schedule.interval().as_millis()));
+    let mut args = vec![
+        format!("--{SPAWNED_READER_FLAG}={}", getpid()),
+        format!("--iterations={}", schedule.iterations()),
+        format!("--interval-ms={}", schedule.interval().as_millis()),
+    ];
     if let Some(fd) = shared_fd {
-        command.arg(format!("--{SHARED_FD_FLAG}={}", fd.as_raw_fd()));
+        args.push(format!("--{SHARED_FD_FLAG}={}", fd.as_raw_fd()));
     }
     // Not needed for correctness (exec does not copy our buffer), but it keeps
     // anything printed so far ahead of the child's first line.
     procutil::stdout::flush()?;
-    // Armed here, between fork and exec, and again by the new program: a reader
-    // stopped before its exec would otherwise outlive a killed demo. (The death
-    // signal survives `exec`.)
+    let child = spawn_self(&args, shared_fd.as_slice())?;
+    Ok(ReaderProcess::Spawned(child))
+}
+
+/// Re-executes this program with `args`: the one way every demo here spawns.
+///
+/// The child dies with us ([`die_with_parent`], armed between its fork and its exec,
+/// and again by the new program), and it inherits exactly `inherit` of our
+/// descriptors, besides stdin, stdout and stderr. Every descriptor the demos open is
+/// close-on-exec (std's own, the memfds, the queue's pipe); in this one child, and
+/// only there, the flag is cleared on `inherit`. Clearing it in the parent instead
+/// would hand the descriptors to every program started meanwhile, and a consumer
+/// that inherits the pipe's write end never sees end-of-file when its producer dies.
+pub(crate) fn spawn_self(args: &[String], inherit: &[BorrowedFd<'_>]) -> Result<Child, DemoError> {
+    let exe = std::env::current_exe().map_err(DemoError::CurrentExe)?;
+    let parent = getpid();
+    let mut command = Command::new(exe);
+    command.args(args);
+    // Collected before the fork: the closure below must not allocate.
+    let inherit: Vec<RawFd> = inherit.iter().map(AsRawFd::as_raw_fd).collect();
     // Safety: the closure runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed; `die_with_parent` makes only the `prctl`
-    // and `getppid` system calls and allocates nothing.
+    // async-signal-safe calls are allowed. `die_with_parent` makes only the `prctl`
+    // and `getppid` system calls, `fcntl` is a system call, and nothing allocates.
+    // Clearing FD_CLOEXEC (the only descriptor flag) changes the child's table only:
+    // the parent's descriptors keep theirs. The death signal survives `exec`, so a
+    // child stopped before its exec still dies with us.
     unsafe {
         command.pre_exec(move || {
             procutil::parent_death::die_with_parent(parent)
-                .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
+                .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+            for &fd in &inherit {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
         });
     }
-    let child = command.spawn().map_err(DemoError::Spawn)?;
-    Ok(ReaderProcess::Spawned(child))
+    command.spawn().map_err(DemoError::Spawn)
 }
 
 /// The spawned reader's whole life, called by `main` under `--spawned-reader`.

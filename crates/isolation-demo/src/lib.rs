@@ -145,9 +145,11 @@
 //!   readers' loop [`watch`] and main's loop [`increment`], and why a reader's last
 //!   read always comes an interval after main's last increment.
 //! - [`shared`]: [`SharedCounter`](shared::SharedCounter), the counter in a
-//!   `MAP_SHARED` mapping, anonymous (for `fork`) or backed by a memfd (for `spawn`).
+//!   [`SharedMapping`](shared::SharedMapping): `MAP_SHARED`, anonymous (for `fork`)
+//!   or backed by a memfd (for `spawn`).
 //! - [`launch`]: starting the reader process by `fork` or `spawn`
-//!   ([`procutil::StartMethod`]), the child's `PR_SET_PDEATHSIG`, and reaping it.
+//!   ([`procutil::StartMethod`]), the child's `PR_SET_PDEATHSIG`, and reaping it;
+//!   and the one way every demo spawns, which hands a child exactly its descriptors.
 //! - [`demo`]: the experiment in order: memory, process, thread, main's loop, reap,
 //!   summary.
 //! - [`error`]: the one error type, [`DemoError`], for bad input and failed calls.
@@ -161,7 +163,8 @@
 //! - [`barrier`]: `isolation-demo barrier`, N processes meeting at a futex
 //!   generation barrier, and their arrivals and departures.
 //! - [`talk`]: what those two share: a table of cells in a `MAP_SHARED` mapping,
-//!   forked workers that die with the parent, reaping, and an atomic CSV write.
+//!   workers (forked or spawned) that die with the parent, reaping, and an atomic
+//!   CSV write.
 //! - `src/main.rs`: the command line.
 //!
 //! # Platform

@@ -9,6 +9,7 @@
 //! cargo run --release -p isolation-demo -- race --sync none --threads
 //! cargo run --release -p isolation-demo -- queue --items 200 --capacity 4
 //! cargo run --release -p isolation-demo -- barrier --processes 4 --rounds 20
+//! cargo run --release -p isolation-demo -- barrier --start-method spawn
 //! ```
 //!
 //! The first run takes about three seconds and prints the article's pattern: the
@@ -22,6 +23,9 @@
 //! `race` (the `isolation_demo::race` module) races N processes on one shared
 //! counter; under `--start-method spawn` each participant is this binary re-run as
 //! `race --participant-of PARENT_PID --page-fd FD`, which runs only that participant.
+//! `queue` and `barrier` do the same under their own `--start-method spawn`: each
+//! worker is re-run with `--participant-of PARENT_PID --shared-fd FD` (and, for the
+//! queue, `--role producer|consumer --pipe-fd FD`; for the barrier, `--index K`).
 
 use std::process::ExitCode;
 
@@ -112,6 +116,7 @@ enum Demo {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("spawned").arg("participant_of").requires("index"))]
 struct BarrierArgs {
     /// How many processes meet (1 to 64).
     #[arg(long, value_name = "N", default_value_t = 4)]
@@ -128,9 +133,18 @@ struct BarrierArgs {
     /// Directory for barrier.csv.
     #[arg(long, value_name = "DIR", default_value = "results/talk")]
     out: std::path::PathBuf,
+
+    /// How each process starts, and the hidden flags of a spawned one.
+    #[command(flatten)]
+    start: StartArgs,
+
+    /// Internal: which participant the spawned one is, from 0.
+    #[arg(long, hide = true, value_name = "K", requires = "participant_of")]
+    index: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("spawned").arg("participant_of").requires_all(["role", "pipe_fd"]))]
 struct QueueArgs {
     /// How many items the producer puts (1 to 100000).
     #[arg(long, value_name = "N", default_value_t = 200)]
@@ -147,6 +161,55 @@ struct QueueArgs {
     /// Directory for queue.csv.
     #[arg(long, value_name = "DIR", default_value = "results/talk")]
     out: std::path::PathBuf,
+
+    /// How each process starts, and the hidden flags of a spawned one.
+    #[command(flatten)]
+    start: StartArgs,
+
+    /// Internal: which worker the spawned one is.
+    #[arg(long, hide = true, value_enum, requires = "participant_of")]
+    role: Option<isolation_demo::queue::Role>,
+
+    /// Internal: the spawned worker's inherited end of the pipe.
+    #[arg(
+        long = isolation_demo::talk::PIPE_FD_FLAG,
+        hide = true,
+        value_name = "FD",
+        requires = "participant_of"
+    )]
+    pipe_fd: Option<i32>,
+}
+
+/// What `queue` and `barrier` share: `--start-method`, and the two hidden flags that
+/// every spawned worker of theirs gets (each adds its own, which the worker requires
+/// through a group: `queue` needs `--role` and `--pipe-fd`, `barrier` `--index`).
+#[derive(Debug, clap::Args)]
+struct StartArgs {
+    /// How each process starts: a copy of this one, or a fresh run of the program.
+    #[arg(
+        long,
+        default_value_t = StartMethod::Fork,
+        value_parser = StartMethod::parser(&[StartMethod::Fork, StartMethod::Spawn]),
+    )]
+    start_method: StartMethod,
+
+    /// Internal: run only one worker, as the spawned child of this parent pid.
+    #[arg(
+        long = isolation_demo::race::PARTICIPANT_FLAG,
+        hide = true,
+        value_name = "PARENT_PID",
+        requires = "shared_fd"
+    )]
+    participant_of: Option<i32>,
+
+    /// Internal: the spawned worker's inherited memfd holding the shared table.
+    #[arg(
+        long = isolation_demo::launch::SHARED_FD_FLAG,
+        hide = true,
+        value_name = "FD",
+        requires = "participant_of"
+    )]
+    shared_fd: Option<i32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -269,9 +332,25 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
 
 /// `isolation-demo queue`: check the numbers, run, write the CSV, print the report.
 fn queue(args: QueueArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
     use isolation_demo::queue::{self, Options};
 
-    let options = Options::new(args.items, args.capacity, args.consumer_delay_us)?;
+    let start = args.start;
+    let options = Options::new(
+        start.start_method,
+        args.items,
+        args.capacity,
+        args.consumer_delay_us,
+    )?;
+    if let (Some(parent), Some(role), Some(table), Some(pipe)) = (
+        start.participant_of,
+        args.role,
+        start.shared_fd,
+        args.pipe_fd,
+    ) {
+        return queue::run_spawned_worker(parent, role, table, pipe, options)
+            .with_context(|| format!("spawned {}", role.name()));
+    }
     let (outcome, path) = queue::run_and_write(options, &args.out)?;
     for line in outcome.report(&path) {
         procutil::say!("{line}")?;
@@ -281,9 +360,22 @@ fn queue(args: QueueArgs) -> anyhow::Result<()> {
 
 /// `isolation-demo barrier`: check the numbers, run, write the CSV, print the report.
 fn barrier(args: BarrierArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
     use isolation_demo::barrier::{self, Options};
 
-    let options = Options::new(args.processes, args.rounds, args.max_work_us)?;
+    let start = args.start;
+    let options = Options::new(
+        start.start_method,
+        args.processes,
+        args.rounds,
+        args.max_work_us,
+    )?;
+    if let (Some(parent), Some(index), Some(table)) =
+        (start.participant_of, args.index, start.shared_fd)
+    {
+        return barrier::run_spawned_participant(parent, index, table, options)
+            .with_context(|| format!("spawned barrier participant {index}"));
+    }
     let (outcome, path) = barrier::run_and_write(options, &args.out)?;
     for line in outcome.report(&path) {
         procutil::say!("{line}")?;

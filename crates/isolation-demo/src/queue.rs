@@ -16,6 +16,22 @@
 //! after the get of item `i - C`, on one clock (`CLOCK_MONOTONIC`) for both
 //! processes. The test checks exactly that ordering.
 //!
+//! # Fork or spawn
+//! Under `--start-method fork` (the default) both workers are copies of this
+//! process. Under `spawn` each is this program re-run as a hidden worker
+//! ([`run_spawned_worker`]) that inherits exactly two descriptors: the table's memfd
+//! and its own end of the pipe. The queue is the same either way; only the start
+//! differs, and the report says which one ran.
+//!
+//! # When a worker dies
+//! Each worker holds only its own end of the pipe, so when one dies the other finds
+//! out from the pipe instead of waiting forever: the producer's write fails with a
+//! broken pipe, the consumer reads end-of-file before the last item. Either then
+//! stops quietly, with status 0. The parent watches both, and says in one line which
+//! one was killed or failed; a line from the survivor as well would only repeat it,
+//! less clearly. Status 0, because the parent reports the first worker it finds
+//! ended badly, and that must be the one that really did.
+//!
 //! # What is recorded
 //! For each item, in a shared table: when its put started, when it ended, whether it
 //! had to wait for a slot, when it was got, and the number the consumer read. A put
@@ -24,14 +40,19 @@
 //! item was in the pipe before the put returned", not as a clock error.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use nix::fcntl::OFlag;
+use procutil::StartMethod;
+
+use crate::DemoError;
 use crate::futex;
-use crate::race::{Children, monotonic_ns};
+use crate::launch::SHARED_FD_FLAG;
+use crate::race::{Children, PARTICIPANT_FLAG, monotonic_ns};
 use crate::talk::{self, SharedTable, TalkError};
 
 /// The most items accepted.
@@ -49,6 +70,8 @@ const PER_ITEM: usize = 5;
 /// The checked numbers of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
+    /// How the producer and the consumer start: fork or spawn.
+    pub start_method: StartMethod,
     /// How many items the producer puts.
     pub items: u64,
     /// How many items the queue holds at most.
@@ -58,9 +81,17 @@ pub struct Options {
 }
 
 impl Options {
-    /// Checks the user's numbers.
-    pub fn new(items: u64, capacity: u32, consumer_delay_us: u64) -> Result<Options, TalkError> {
+    /// Checks the user's numbers, and that `start_method` is fork or spawn.
+    pub fn new(
+        start_method: StartMethod,
+        items: u64,
+        capacity: u32,
+        consumer_delay_us: u64,
+    ) -> Result<Options, TalkError> {
         let bad = |text: String| Err(TalkError::BadInput(text));
+        if start_method == StartMethod::Forkserver {
+            return Err(DemoError::StartMethod(start_method).into());
+        }
         if !(1..=MAX_ITEMS).contains(&items) {
             return bad(format!("--items {items} is out of range: 1 to {MAX_ITEMS}"));
         }
@@ -81,6 +112,7 @@ impl Options {
             ));
         }
         Ok(Options {
+            start_method,
             items,
             capacity,
             consumer_delay_us,
@@ -163,6 +195,7 @@ impl Outcome {
     /// The report lines.
     pub fn report(&self, csv: &Path) -> Vec<String> {
         let Options {
+            start_method,
             items,
             capacity,
             consumer_delay_us,
@@ -176,7 +209,8 @@ impl Outcome {
         vec![
             format!(
                 "Queue: a producer process puts {} into a queue of {} over a pipe; a \
-                 consumer process gets {}, working {consumer_delay_us} µs on each.",
+                 consumer process gets {}, working {consumer_delay_us} µs on each; both \
+                 started by {start_method}.",
                 talk::plural(items, "item"),
                 talk::plural(u64::from(capacity), "slot"),
                 if items == 1 { "it" } else { "them" },
@@ -246,8 +280,12 @@ fn produce(queue: &Queue<'_>, items: u64, write: OwnedFd) -> Result<(), String> 
     for item in 0..items {
         let start = monotonic_ns();
         let waited = queue.take_slot();
-        pipe.write_all(&item.to_le_bytes())
-            .map_err(|err| format!("writing item {item}: {err}"))?;
+        match pipe.write_all(&item.to_le_bytes()) {
+            Ok(()) => {}
+            // The consumer is gone (see "When a worker dies" in the module docs).
+            Err(err) if err.kind() == ErrorKind::BrokenPipe => return Ok(()),
+            Err(err) => return Err(format!("writing item {item}: {err}")),
+        }
         let end = monotonic_ns();
         queue.cell(item, 0).store(start, Ordering::Relaxed);
         queue.cell(item, 1).store(end, Ordering::Relaxed);
@@ -263,8 +301,13 @@ fn consume(queue: &Queue<'_>, items: u64, delay: Duration, read: OwnedFd) -> Res
     let mut pipe = File::from(read);
     for item in 0..items {
         let mut bytes = [0; 8];
-        pipe.read_exact(&mut bytes)
-            .map_err(|err| format!("reading item {item} of {items}: {err}"))?;
+        match pipe.read_exact(&mut bytes) {
+            Ok(()) => {}
+            // End-of-file before every item: the producer is gone (see
+            // `other_side_gone`).
+            Err(err) if err.kind() == ErrorKind::UnexpectedEof => return Ok(()),
+            Err(err) => return Err(format!("reading item {item} of {items}: {err}")),
+        }
         let got = monotonic_ns();
         queue.cell(item, 3).store(got, Ordering::Relaxed);
         queue
@@ -279,42 +322,89 @@ fn consume(queue: &Queue<'_>, items: u64, delay: Duration, read: OwnedFd) -> Res
     Ok(())
 }
 
+/// One of the two workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Puts every item.
+    Producer,
+    /// Gets every item.
+    Consumer,
+}
+
+impl Role {
+    /// The command-line value, and the name the worker gives itself (`ps`,
+    /// `/proc/PID/comm`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Producer => "producer",
+            Role::Consumer => "consumer",
+        }
+    }
+}
+
+/// The table's cells for a run: the free-slot word, then every item's.
+fn cells(options: &Options) -> usize {
+    1 + options.items as usize * PER_ITEM
+}
+
+/// What `role` does, given the table and its end of the pipe.
+fn work(role: Role, queue: &Queue<'_>, options: &Options, end: OwnedFd) -> Result<(), String> {
+    match role {
+        Role::Producer => produce(queue, options.items, end),
+        Role::Consumer => {
+            let delay = Duration::from_micros(options.consumer_delay_us);
+            consume(queue, options.items, delay, end)
+        }
+    }
+}
+
 /// Runs the producer and the consumer, waits for both, returns every item's story.
 pub fn run(options: Options) -> Result<Outcome, TalkError> {
-    let table = SharedTable::new(1 + options.items as usize * PER_ITEM)?;
+    let (table, memfd) = SharedTable::new(cells(&options), options.start_method)?;
     let queue = Queue { table: &table };
     queue.free().store(options.capacity, Ordering::Relaxed);
-    let (read, write) = nix::unistd::pipe().map_err(TalkError::Pipe)?;
-    talk::check_single_threaded()?;
+    // Close-on-exec: a spawned worker inherits only the end it is given.
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(TalkError::Pipe)?;
+    match &memfd {
+        None => talk::check_single_threaded()?,
+        // Not needed (exec does not copy our buffer), but it keeps our output first.
+        Some(_) => procutil::stdout::flush().map_err(DemoError::from)?,
+    }
 
     let mut children = Children::default();
     let mut roles = vec![];
-    let items = options.items;
-    let producer = {
-        let (read, write) = (read.try_clone(), write.try_clone());
-        talk::fork_worker("producer", "producer", || {
-            drop(read);
-            produce(&queue, items, write.map_err(|e| e.to_string())?)
-        })?
-    };
-    children.pids.push(producer);
-    roles.push((producer, "producer".to_owned()));
-    let delay = Duration::from_micros(options.consumer_delay_us);
-    let consumer = {
-        let (read, write) = (read.try_clone(), write.try_clone());
-        talk::fork_worker("consumer", "consumer", || {
-            drop(write);
-            consume(&queue, items, delay, read.map_err(|e| e.to_string())?)
-        })?
-    };
-    children.pids.push(consumer);
-    roles.push((consumer, "consumer".to_owned()));
-    // Only the two workers hold the pipe now: if the producer dies, the consumer
-    // reads end-of-file instead of waiting forever.
-    drop((read, write));
+    for (role, end, other) in [
+        (Role::Producer, &write, &read),
+        (Role::Consumer, &read, &write),
+    ] {
+        let pid = match &memfd {
+            None => talk::fork_worker(role.name(), role.name(), || {
+                // This copy of us holds both ends: keep only ours, so that the other
+                // worker sees end-of-file (or a broken pipe) if we die.
+                // Safety: both are open here, and their `OwnedFd`s are never dropped
+                // in this copy (a worker ends in `_exit`): `other` is closed once,
+                // and `end` has one owner, the one made here.
+                let end = unsafe {
+                    libc::close(other.as_raw_fd());
+                    OwnedFd::from_raw_fd(end.as_raw_fd())
+                };
+                work(role, &queue, &options, end)
+            })?,
+            Some(memfd) => talk::spawn_worker(
+                &spawn_args(&options, role, memfd.as_raw_fd(), end.as_raw_fd()),
+                &[memfd.as_fd(), end.as_fd()],
+            )?,
+        };
+        children.pids.push(pid);
+        roles.push((pid, role.name().to_owned()));
+    }
+    // Only the two workers hold the pipe now, each its own end: if the producer
+    // dies, the consumer reads end-of-file instead of waiting forever. (The parent
+    // also sees it die, and ends the run.)
+    drop((read, write, memfd));
     talk::reap(&mut children, &roles)?;
 
-    let items = (0..items)
+    let items = (0..options.items)
         .map(|item| Item {
             put_start_ns: queue.cell(item, 0).load(Ordering::Relaxed),
             put_end_ns: queue.cell(item, 1).load(Ordering::Relaxed),
@@ -324,6 +414,37 @@ pub fn run(options: Options) -> Result<Outcome, TalkError> {
         })
         .collect();
     Ok(Outcome { options, items })
+}
+
+/// The command line that re-runs this program as `role`.
+fn spawn_args(options: &Options, role: Role, table_fd: RawFd, pipe_fd: RawFd) -> Vec<String> {
+    vec![
+        "queue".to_owned(),
+        format!("--items={}", options.items),
+        format!("--capacity={}", options.capacity),
+        format!("--consumer-delay-us={}", options.consumer_delay_us),
+        format!("--{PARTICIPANT_FLAG}={}", nix::unistd::getpid()),
+        format!("--role={}", role.name()),
+        format!("--{SHARED_FD_FLAG}={table_fd}"),
+        format!("--{}={pipe_fd}", talk::PIPE_FD_FLAG),
+    ]
+}
+
+/// A spawned worker's whole life, called by `main` under `--participant-of`: map the
+/// table from `table_fd`, take the pipe's end `pipe_fd`, and do `role`'s part.
+pub fn run_spawned_worker(
+    parent: i32,
+    role: Role,
+    table_fd: RawFd,
+    pipe_fd: RawFd,
+    options: Options,
+) -> Result<(), TalkError> {
+    talk::spawned_worker(parent, role.name(), || {
+        let table =
+            SharedTable::from_inherited_fd(table_fd, cells(&options)).map_err(|e| e.to_string())?;
+        let end = talk::inherited_pipe(pipe_fd).map_err(|e| e.to_string())?;
+        work(role, &Queue { table: &table }, &options, end)
+    })
 }
 
 /// Runs, writes `queue.csv` under `out`, and returns the report.
@@ -339,13 +460,16 @@ mod tests {
 
     #[test]
     fn limits() {
-        assert!(Options::new(1, 1, 0).is_ok());
-        assert!(Options::new(0, 1, 0).is_err());
-        assert!(Options::new(MAX_ITEMS + 1, 1, 0).is_err());
-        assert!(Options::new(1, 0, 0).is_err());
-        assert!(Options::new(1, MAX_CAPACITY + 1, 0).is_err());
-        assert!(Options::new(1, 1, MAX_DELAY_US + 1).is_err());
-        assert!(Options::new(100, 1, MAX_DELAY_US).is_err());
+        let new = |items, capacity, delay| Options::new(StartMethod::Fork, items, capacity, delay);
+        assert!(new(1, 1, 0).is_ok());
+        assert!(new(0, 1, 0).is_err());
+        assert!(new(MAX_ITEMS + 1, 1, 0).is_err());
+        assert!(new(1, 0, 0).is_err());
+        assert!(new(1, MAX_CAPACITY + 1, 0).is_err());
+        assert!(new(1, 1, MAX_DELAY_US + 1).is_err());
+        assert!(new(100, 1, MAX_DELAY_US).is_err());
+        assert!(Options::new(StartMethod::Spawn, 1, 1, 0).is_ok());
+        assert!(Options::new(StartMethod::Forkserver, 1, 1, 0).is_err());
     }
 
     /// The CSV text and the report's numbers for a hand-made run of two items.
@@ -359,7 +483,7 @@ mod tests {
             value,
         };
         let outcome = Outcome {
-            options: Options::new(2, 1, 0).unwrap(),
+            options: Options::new(StartMethod::Spawn, 2, 1, 0).unwrap(),
             items: vec![
                 item(1000, 1100, false, 1200, 0),
                 item(1150, 1_001_150, true, 1_001_300, 1),
@@ -373,6 +497,7 @@ mod tests {
         assert_eq!(outcome.blocked_ns(), 1_000_000);
         assert_eq!(outcome.producer_ns(), 1_000_150);
         let lines = outcome.report(Path::new("q.csv"));
+        assert!(lines[0].ends_with("both started by spawn."), "{lines:?}");
         assert!(
             lines[1].contains("every item arrived, in order"),
             "{lines:?}"

@@ -43,10 +43,8 @@
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -496,25 +494,14 @@ fn spawn_participant(
 ) -> Result<Pid, RaceError> {
     use std::os::fd::AsRawFd;
 
-    let exe = std::env::current_exe().map_err(DemoError::CurrentExe)?;
-    let mut command = Command::new(exe);
-    command
-        .arg("race")
-        .arg(format!("--sync={}", method.name()))
-        .arg(format!("--increments={increments}"))
-        .arg(format!("--{PARTICIPANT_FLAG}={parent}"))
-        .arg(format!("--{PAGE_FD_FLAG}={}", page_fd.as_raw_fd()));
-    // Safety: the closure runs between fork and exec, where only async-signal-safe
-    // calls are allowed; `die_with_parent` makes only the `prctl` and `getppid`
-    // system calls and allocates nothing. Armed here too, so that a child that has
-    // not reached its `main` yet still dies with us.
-    unsafe {
-        command.pre_exec(move || {
-            procutil::parent_death::die_with_parent(parent)
-                .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
-        });
-    }
-    let child = command.spawn().map_err(DemoError::Spawn)?;
+    let args = [
+        "race".to_owned(),
+        format!("--sync={}", method.name()),
+        format!("--increments={increments}"),
+        format!("--{PARTICIPANT_FLAG}={parent}"),
+        format!("--{PAGE_FD_FLAG}={}", page_fd.as_raw_fd()),
+    ];
+    let child = crate::launch::spawn_self(&args, &[page_fd])?;
     // The parent reaps it by pid with `waitpid`, like a forked one; std's `Child`
     // neither waits nor kills when dropped.
     Ok(Pid::from_raw(child.id() as i32))

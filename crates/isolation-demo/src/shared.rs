@@ -10,8 +10,12 @@
 //!   It has no name and no file descriptor, so only `fork` can hand it on; `exec`
 //!   replaces the whole address space and it is gone.
 //! - [`SharedCounter::memfd`]: the page belongs to a `memfd`, an anonymous in-memory
-//!   file. A file descriptor *does* survive `exec`, so a re-executed child can map the
-//!   same page again with [`SharedCounter::from_inherited_fd`].
+//!   file. A file descriptor *does* survive `exec` (when it is not close-on-exec in
+//!   that child), so a re-executed child can map the same page again with
+//!   [`SharedCounter::from_inherited_fd`].
+//!
+//! Both ways are [`SharedMapping`]s, of any length: the queue's and the barrier's
+//! tables are made the same way.
 //!
 //! The atomics work across processes because `AtomicU64`'s operations on this target
 //! are single lock-free instructions on the memory itself; there is no hidden lock
@@ -35,30 +39,32 @@ use nix::unistd::ftruncate;
 
 use crate::error::DemoError;
 
-/// The size of the mapping: one page. The counter is its first eight bytes; the
-/// race keeps its lock and start gate after it ([`SharedCounter::page`]).
+/// The size of the counter's mapping: one page. The counter is its first eight
+/// bytes; the race keeps its lock and start gate after it ([`SharedCounter::page`]).
 pub const LEN: NonZeroUsize = NonZeroUsize::new(4096).unwrap();
 
-/// An [`AtomicU64`] in a shared memory mapping; dereferences to the atomic.
-///
-/// Made before the reader process exists, so that the reader can reach it: inherited
-/// through `fork`, or mapped again from an inherited memfd after `exec`.
+/// A `MAP_SHARED`, readable and writable mapping of `len` bytes, zero-filled when
+/// made, that other processes can map too: the one home of `mmap` and `memfd` for the
+/// counter here and for the queue's and barrier's tables (`talk::SharedTable`).
 #[derive(Debug)]
-pub struct SharedCounter {
-    /// The start of the mapping. Valid, aligned and `LEN` bytes long until `drop`.
-    ptr: NonNull<AtomicU64>,
+pub struct SharedMapping {
+    /// The start of the mapping, page-aligned. Valid until `drop`.
+    ptr: NonNull<u8>,
+    /// Its length in bytes.
+    len: NonZeroUsize,
 }
 
-impl SharedCounter {
-    /// A counter at 0 in an anonymous `MAP_SHARED` mapping, for `fork`.
-    pub fn anonymous() -> Result<SharedCounter, DemoError> {
+impl SharedMapping {
+    /// An anonymous mapping, for `fork`: it has no descriptor, so only a forked child
+    /// can reach it.
+    pub fn anonymous(len: NonZeroUsize) -> Result<SharedMapping, DemoError> {
         // Safety: with no address hint the kernel picks fresh pages, so the mapping
         // cannot overlap any memory Rust already uses. Anonymous mappings are
-        // zero-filled, and eight zero bytes are a valid `AtomicU64` holding 0.
+        // zero-filled.
         let ptr = unsafe {
             mmap_anonymous(
                 None,
-                LEN,
+                len,
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 MapFlags::MAP_SHARED,
             )
@@ -67,37 +73,39 @@ impl SharedCounter {
             step: "mmap",
             source,
         })?;
-        Ok(SharedCounter { ptr: ptr.cast() })
+        Ok(SharedMapping {
+            ptr: ptr.cast(),
+            len,
+        })
     }
 
-    /// A counter at 0 in a new memfd, plus that memfd, for `spawn`.
+    /// A mapping of a new memfd of `len` bytes, plus that memfd, for `spawn`.
     ///
-    /// The descriptor is created **without** `MFD_CLOEXEC` so that a child started
-    /// with `exec` inherits it (std opens its own descriptors close-on-exec; this one
-    /// must not be). Pass its number to the child, then drop it: the mapping keeps
-    /// the memory alive.
-    pub fn memfd() -> Result<(SharedCounter, OwnedFd), DemoError> {
-        let fd = memfd_create(c"isolation-demo-x", MFdFlags::empty()).map_err(|source| {
+    /// The descriptor is close-on-exec, like every descriptor std opens: a program we
+    /// start inherits it only if we ask, by clearing the flag in that one child
+    /// between its fork and its exec (`launch::spawn_self`). Pass its number to the
+    /// child, then drop it: the mapping keeps the memory alive.
+    pub fn memfd(len: NonZeroUsize) -> Result<(SharedMapping, OwnedFd), DemoError> {
+        let fd = memfd_create(c"isolation-demo", MFdFlags::MFD_CLOEXEC).map_err(|source| {
             DemoError::SharedMemory {
                 step: "memfd_create",
                 source,
             }
         })?;
-        // A new memfd is empty; give it room for the counter. New file bytes read as
-        // zero, so the counter starts at 0.
-        ftruncate(&fd, LEN.get() as libc::off_t).map_err(|source| DemoError::SharedMemory {
+        // A new memfd is empty; give it its length. New file bytes read as zero.
+        ftruncate(&fd, len.get() as libc::off_t).map_err(|source| DemoError::SharedMemory {
             step: "ftruncate",
             source,
         })?;
-        let counter = SharedCounter::map(&fd)?;
-        Ok((counter, fd))
+        let mapping = SharedMapping::map(&fd, len)?;
+        Ok((mapping, fd))
     }
 
-    /// Maps the counter from a memfd that the parent left open across `exec`.
+    /// Maps `len` bytes of a memfd that the parent left open across `exec`.
     ///
-    /// Checks that `raw` is an open descriptor for a file big enough to hold the
-    /// counter, takes ownership of it, maps it, and closes it (the mapping stays).
-    pub fn from_inherited_fd(raw: RawFd) -> Result<SharedCounter, DemoError> {
+    /// Checks that `raw` is an open descriptor for a file of at least `len` bytes,
+    /// takes ownership of it, maps it, and closes it (the mapping stays).
+    pub fn from_inherited_fd(raw: RawFd, len: NonZeroUsize) -> Result<SharedMapping, DemoError> {
         let bad = |why| DemoError::BadSharedFd { fd: raw, why };
         if raw < 0 {
             return Err(bad("is not a file descriptor"));
@@ -122,23 +130,22 @@ impl SharedCounter {
             source,
         })?;
         if (stat.st_mode & libc::S_IFMT) != libc::S_IFREG
-            || (stat.st_size as u64) < LEN.get() as u64
+            || (stat.st_size as u64) < len.get() as u64
         {
-            return Err(bad("is not a memfd holding a counter"));
+            return Err(bad("is not a memfd as big as the shared memory"));
         }
-        SharedCounter::map(&fd)
+        SharedMapping::map(&fd, len)
     }
 
-    /// Maps the first `LEN` bytes of `fd` shared, readable and writable.
-    fn map(fd: impl AsFd) -> Result<SharedCounter, DemoError> {
+    /// Maps the first `len` bytes of `fd` shared, readable and writable.
+    fn map(fd: impl AsFd, len: NonZeroUsize) -> Result<SharedMapping, DemoError> {
         // Safety: with no address hint the kernel picks fresh pages, so the mapping
-        // cannot overlap any memory Rust already uses. The file is at least `LEN`
-        // bytes long (both callers make sure), so every byte mapped is backed, and any
-        // eight bytes are a valid `AtomicU64`.
+        // cannot overlap any memory Rust already uses. The file is at least `len`
+        // bytes long (both callers make sure), so every byte mapped is backed.
         let ptr = unsafe {
             mmap(
                 None,
-                LEN,
+                len,
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 MapFlags::MAP_SHARED,
                 fd,
@@ -149,15 +156,68 @@ impl SharedCounter {
             step: "mmap",
             source,
         })?;
-        Ok(SharedCounter { ptr: ptr.cast() })
+        Ok(SharedMapping {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    /// The start of the mapping: page-aligned, `len` bytes, valid while `self` lives.
+    pub fn start(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> NonZeroUsize {
+        self.len
     }
 }
 
+impl Drop for SharedMapping {
+    fn drop(&mut self) {
+        // Safety: the pointer and length are those of our own mapping, and no
+        // reference into it outlives `self`. Unmapping here leaves the pages alive for
+        // any other process that still maps them. A failure would only leak them, so
+        // it is ignored.
+        let _ = unsafe { munmap(self.ptr.cast(), self.len.get()) };
+    }
+}
+
+/// An [`AtomicU64`] in a shared memory mapping of [`LEN`] bytes; dereferences to the
+/// atomic.
+///
+/// Made before the reader process exists, so that the reader can reach it: inherited
+/// through `fork`, or mapped again from an inherited memfd after `exec`.
+#[derive(Debug)]
+pub struct SharedCounter {
+    /// The mapping; the counter is its first eight bytes.
+    mapping: SharedMapping,
+}
+
 impl SharedCounter {
+    /// A counter at 0 in an anonymous `MAP_SHARED` mapping, for `fork`.
+    pub fn anonymous() -> Result<SharedCounter, DemoError> {
+        let mapping = SharedMapping::anonymous(LEN)?;
+        Ok(SharedCounter { mapping })
+    }
+
+    /// A counter at 0 in a new memfd, plus that memfd, for `spawn`
+    /// (see [`SharedMapping::memfd`]).
+    pub fn memfd() -> Result<(SharedCounter, OwnedFd), DemoError> {
+        let (mapping, fd) = SharedMapping::memfd(LEN)?;
+        Ok((SharedCounter { mapping }, fd))
+    }
+
+    /// Maps the counter from a memfd that the parent left open across `exec`.
+    pub fn from_inherited_fd(raw: RawFd) -> Result<SharedCounter, DemoError> {
+        let mapping = SharedMapping::from_inherited_fd(raw, LEN)?;
+        Ok(SharedCounter { mapping })
+    }
+
     /// The start of the whole mapping, [`LEN`] bytes, page-aligned and zero-filled
     /// when made, for a demo that keeps more than the counter in it.
     pub fn page(&self) -> NonNull<u8> {
-        self.ptr.cast()
+        self.mapping.start()
     }
 }
 
@@ -165,22 +225,12 @@ impl Deref for SharedCounter {
     type Target = AtomicU64;
 
     fn deref(&self) -> &AtomicU64 {
-        // Safety: `ptr` is a live mapping of at least `LEN` bytes that stays mapped
-        // until `drop`, which cannot run while this borrow of `self` exists. It is
-        // page-aligned, so aligned for `AtomicU64`. Other processes may write the
-        // same bytes at any time, but only with atomic operations, which is exactly
-        // the access that `&AtomicU64` allows.
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl Drop for SharedCounter {
-    fn drop(&mut self) {
-        // Safety: the pointer and length are those of our own mapping, and no
-        // reference into it outlives `self`. Unmapping here leaves the page alive for
-        // any other process that still maps it. A failure would only leak one page,
-        // so it is ignored.
-        let _ = unsafe { munmap(self.ptr.cast(), LEN.get()) };
+        // Safety: the mapping is `LEN` bytes and stays mapped until `drop`, which
+        // cannot run while this borrow of `self` exists. It is page-aligned, so
+        // aligned for `AtomicU64`, and any eight bytes are a valid `AtomicU64`. Other
+        // processes may write the same bytes at any time, but only with atomic
+        // operations, which is exactly the access that `&AtomicU64` allows.
+        unsafe { self.mapping.start().cast::<AtomicU64>().as_ref() }
     }
 }
 

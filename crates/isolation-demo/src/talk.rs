@@ -1,59 +1,83 @@
-//! What `queue` and `barrier` share: a shared table of `u64` cells, forked workers
-//! that die with the parent, and an atomic CSV write.
+//! What `queue` and `barrier` share: a shared table of `u64` cells, workers started
+//! by fork or by spawn that die with the parent, and an atomic CSV write.
 //!
-//! The table is one anonymous `MAP_SHARED` mapping made before the fork, as the
-//! race's page is, only sized to the run: the workers write their timestamps into
-//! it, and the parent reads them once every worker has been reaped.
+//! The table is one `MAP_SHARED` mapping made before any worker exists, as the race's
+//! page is, only sized to the run: the workers write their timestamps into it, and
+//! the parent reads them once every worker has been reaped. Under `fork` it is
+//! anonymous and the children inherit it with the rest of memory; under `spawn` it
+//! belongs to a memfd, which each re-run worker inherits (that descriptor and no
+//! other, besides its own end of the queue's pipe) and maps again.
+//!
+//! A spawned worker is this program re-run as `queue` or `barrier` with the hidden
+//! flags `--participant-of PARENT_PID` and `--shared-fd FD` (and, for the queue,
+//! `--role` and `--pipe-fd`); `main` then runs only that worker's part.
 
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
-use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::{ForkResult, Pid, fork, getpid};
+use procutil::StartMethod;
 
 use crate::error::DemoError;
-use crate::launch::die_with_parent;
+use crate::launch::{die_with_parent, spawn_self};
 use crate::race::{Children, RaceError};
+use crate::shared::SharedMapping;
+
+/// The hidden flag that passes a spawned queue worker its end of the pipe.
+pub const PIPE_FD_FLAG: &str = "pipe-fd";
 
 /// A table of `u64` cells in a `MAP_SHARED` mapping, zero at the start.
 #[derive(Debug)]
 pub(crate) struct SharedTable {
-    /// The start of the mapping, `cells × 8` bytes, page-aligned.
-    ptr: NonNull<AtomicU64>,
+    /// The mapping, `cells × 8` bytes, page-aligned.
+    mapping: SharedMapping,
     /// How many cells.
     cells: usize,
 }
 
 impl SharedTable {
-    /// Maps `cells` zeroed cells that a forked child shares with us.
-    pub(crate) fn new(cells: usize) -> Result<SharedTable, TalkError> {
-        let len = NonZeroUsize::new(cells.max(1) * 8).expect("at least one cell");
-        // Safety: a fresh anonymous mapping aliases nothing; the kernel zero-fills it.
-        let ptr = unsafe {
-            mmap_anonymous(
-                None,
-                len,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .map_err(TalkError::Map)?;
-        Ok(SharedTable {
-            ptr: ptr.cast(),
-            cells: cells.max(1),
-        })
+    /// Maps `cells` zeroed cells that the workers started by `start_method` can
+    /// reach: anonymous for `fork`; for `spawn`, in a memfd, returned too, which
+    /// each worker must inherit.
+    pub(crate) fn new(
+        cells: usize,
+        start_method: StartMethod,
+    ) -> Result<(SharedTable, Option<OwnedFd>), TalkError> {
+        let len = SharedTable::len(cells);
+        let (mapping, fd) = match start_method {
+            StartMethod::Spawn => {
+                let (mapping, fd) = SharedMapping::memfd(len)?;
+                (mapping, Some(fd))
+            }
+            _ => (SharedMapping::anonymous(len)?, None),
+        };
+        let cells = cells.max(1);
+        Ok((SharedTable { mapping, cells }, fd))
     }
 
-    /// Cell `index`, which every process that forked from us after `new` shares.
+    /// Maps the table of `cells` cells from the memfd a spawned worker inherited.
+    pub(crate) fn from_inherited_fd(raw: RawFd, cells: usize) -> Result<SharedTable, TalkError> {
+        let mapping = SharedMapping::from_inherited_fd(raw, SharedTable::len(cells))?;
+        let cells = cells.max(1);
+        Ok(SharedTable { mapping, cells })
+    }
+
+    /// The bytes of `cells` cells, at least one.
+    fn len(cells: usize) -> NonZeroUsize {
+        NonZeroUsize::new(cells.max(1) * 8).expect("at least one cell")
+    }
+
+    /// Cell `index`, which every worker shares.
     pub(crate) fn cell(&self, index: usize) -> &AtomicU64 {
         assert!(index < self.cells, "cell {index} of {}", self.cells);
-        // Safety: in bounds (checked), aligned (page-aligned start, 8-byte cells),
-        // mapped while `self` lives, and only ever accessed atomically.
-        unsafe { self.ptr.add(index).as_ref() }
+        // Safety: in bounds (checked; the mapping is `cells × 8` bytes), aligned
+        // (page-aligned start, 8-byte cells), mapped while `self` lives, and only
+        // ever accessed atomically; any eight bytes are a valid `AtomicU64`.
+        unsafe { self.mapping.start().cast::<AtomicU64>().add(index).as_ref() }
     }
 
     /// The low half of cell `index` as a 32-bit word, for a futex.
@@ -65,11 +89,47 @@ impl SharedTable {
     }
 }
 
-impl Drop for SharedTable {
-    fn drop(&mut self) {
-        // Safety: our own mapping; no borrow of it outlives `self`.
-        let _ = unsafe { munmap(self.ptr.cast(), self.cells * 8) };
+/// Re-runs this program as one worker, with `args`, inheriting exactly `inherit`
+/// (the table's memfd and, for the queue, its end of the pipe); returns its pid,
+/// which the parent reaps with `waitpid` like a forked worker's.
+pub(crate) fn spawn_worker(args: &[String], inherit: &[BorrowedFd<'_>]) -> Result<Pid, TalkError> {
+    let child = spawn_self(args, inherit)?;
+    // std's `Child` neither waits nor kills when dropped: `Children` does both.
+    Ok(Pid::from_raw(child.id() as i32))
+}
+
+/// A spawned worker's start, called from `main`: die with the parent, take the name
+/// a forked worker would have, then run `work`.
+pub(crate) fn spawned_worker(
+    parent: i32,
+    name: &str,
+    work: impl FnOnce() -> Result<(), String>,
+) -> Result<(), TalkError> {
+    die_with_parent(Pid::from_raw(parent))?;
+    set_name(name);
+    work().map_err(TalkError::Worker)
+}
+
+/// Takes ownership of the pipe end a spawned queue worker inherited, once it is sure
+/// that `raw` is one: open, not a standard stream, and a pipe.
+pub(crate) fn inherited_pipe(raw: RawFd) -> Result<OwnedFd, TalkError> {
+    let bad = |why: &str| TalkError::BadInput(format!("--{PIPE_FD_FLAG} {raw} {why}"));
+    if raw <= 2 {
+        return Err(bad("is not a pipe's end: use a descriptor above 2"));
     }
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // Safety: `fstat` only writes into `stat`, and fails with EBADF on a number that
+    // is not an open descriptor.
+    if unsafe { libc::fstat(raw, stat.as_mut_ptr()) } == -1 {
+        return Err(bad("is not an open file descriptor"));
+    }
+    // Safety: `fstat` succeeded, so it filled `stat` in.
+    if unsafe { stat.assume_init() }.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        return Err(bad("is not a pipe"));
+    }
+    // Safety: `raw` is an open pipe (checked just above) that nothing else in this
+    // fresh process owns: the parent passed it to be used here.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// Forks a worker that runs `work` and exits; returns its pid to the parent.
@@ -191,9 +251,6 @@ pub enum TalkError {
     /// A number the user typed is out of range.
     #[error("{0}")]
     BadInput(String),
-    /// The shared table could not be mapped.
-    #[error("could not map the shared table")]
-    Map(#[source] nix::errno::Errno),
     /// The pipe could not be made.
     #[error("could not make the pipe")]
     Pipe(#[source] nix::errno::Errno),
@@ -221,6 +278,9 @@ pub enum TalkError {
     /// A failed system call shared with the other demos.
     #[error(transparent)]
     Demo(#[from] DemoError),
+    /// A spawned worker's own part failed.
+    #[error("{0}")]
+    Worker(String),
     /// Waiting for the workers failed.
     #[error(transparent)]
     Race(RaceError),

@@ -1,9 +1,10 @@
 //! `isolation-demo barrier`, run as a user would run it.
 //!
-//! Checked facts that timing cannot flip: in every round every departure is at or
-//! after the last arrival (one clock, `CLOCK_MONOTONIC`, for all processes); bad input
-//! is refused; a killed participant ends the run with one clear line, no hang, and no
-//! process left behind.
+//! Checked facts that timing cannot flip, under both start methods: in every round
+//! every departure is at or after the last arrival (one clock, `CLOCK_MONOTONIC`, for
+//! all processes); a killed participant ends the run with one clear line, no hang,
+//! and no process left behind. Bad input is refused, hidden flags typed by hand
+//! included.
 
 use std::process::{Command, Stdio};
 use std::thread::sleep;
@@ -13,7 +14,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 mod common;
-use common::{binary, children_of};
+use common::{binary, check_hidden_flags, children_of};
 
 /// A fresh output directory for one test.
 fn out_dir(name: &str) -> std::path::PathBuf {
@@ -22,13 +23,14 @@ fn out_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Nobody leaves a round before the last one arrives, with and without work.
-#[test]
-fn nobody_leaves_before_the_last_arrival() {
+/// Nobody leaves a round before the last one arrives, with and without work; the
+/// report names the start method.
+fn nobody_leaves_before_the_last_arrival(start_method: &str) {
     for work in ["0", "500"] {
-        let dir = out_dir(&format!("order-{work}"));
+        let dir = out_dir(&format!("order-{start_method}-{work}"));
         let output = Command::new(binary())
-            .args(["barrier", "--processes", "5", "--rounds", "30"])
+            .args(["barrier", "--start-method", start_method])
+            .args(["--processes", "5", "--rounds", "30"])
             .args(["--max-work-us", work, "--out"])
             .arg(&dir)
             .output()
@@ -58,8 +60,42 @@ fn nobody_leaves_before_the_last_arrival() {
         }
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(stdout.contains("no process left before the last one arrived"));
+        assert!(
+            stdout.starts_with(&format!(
+                "Barrier: 5 processes (started by {start_method}) meet 30 times"
+            )),
+            "{stdout}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Nobody leaves early, under fork.
+#[test]
+fn nobody_leaves_before_the_last_arrival_under_fork() {
+    nobody_leaves_before_the_last_arrival("fork");
+}
+
+/// Nobody leaves early when every participant is a fresh run of the program.
+#[test]
+fn nobody_leaves_before_the_last_arrival_under_spawn() {
+    nobody_leaves_before_the_last_arrival("spawn");
+}
+
+/// Hidden participant flags typed by hand, without their partners: clap refuses
+/// them in its usual way, and nothing runs.
+#[test]
+fn hidden_flags_alone_are_refused() {
+    check_hidden_flags(
+        "barrier",
+        &[
+            &["--participant-of", "1"],
+            &["--index", "0"],
+            &["--shared-fd", "3"],
+            &["--participant-of", "1", "--shared-fd", "3"],
+        ],
+        &["participant-of", "--index", "shared-fd"],
+    );
 }
 
 /// Bad numbers: one line on stderr, a non-zero status, nothing run.
@@ -88,11 +124,11 @@ fn bad_input_is_refused() {
 
 /// A participant killed mid-run leaves the others asleep at the barrier; the run
 /// must still end, with one clear line, and leave nobody behind.
-#[test]
-fn a_killed_participant_is_reported() {
-    let dir = out_dir("killed");
+fn a_killed_participant_is_reported(start_method: &str) {
+    let dir = out_dir(&format!("killed-{start_method}"));
     let mut child = Command::new(binary())
-        .args(["barrier", "--processes", "3", "--rounds", "500"])
+        .args(["barrier", "--start-method", start_method])
+        .args(["--processes", "3", "--rounds", "500"])
         .args(["--max-work-us", "100000", "--out"])
         .arg(&dir)
         .stdout(Stdio::piped())
@@ -121,7 +157,7 @@ fn a_killed_participant_is_reported() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the barrier did not end after a participant was killed");
+            panic!("{start_method}: the barrier did not end after a participant was killed");
         }
         sleep(Duration::from_millis(10));
     };
@@ -141,4 +177,16 @@ fn a_killed_participant_is_reported() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A forked participant killed mid-run.
+#[test]
+fn a_killed_forked_participant_is_reported() {
+    a_killed_participant_is_reported("fork");
+}
+
+/// A spawned participant killed mid-run.
+#[test]
+fn a_killed_spawned_participant_is_reported() {
+    a_killed_participant_is_reported("spawn");
 }
