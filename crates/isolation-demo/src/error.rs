@@ -53,8 +53,8 @@ pub enum DemoError {
     /// The path of the running program is needed to re-execute it under `spawn`.
     #[error("could not find this program's executable to re-run it")]
     CurrentExe(#[source] io::Error),
-    /// Starting the re-executed reader failed.
-    #[error("could not start the spawned reader process")]
+    /// Starting a re-executed child (reader or worker) failed.
+    #[error("could not start the spawned child process")]
     Spawn(#[source] io::Error),
     /// Waiting for (reaping) the reader process failed.
     #[error("could not wait for the reader process {pid}")]
@@ -76,8 +76,8 @@ pub enum DemoError {
     /// The reader's parent is not the process it expected: the parent died before
     /// the reader armed `PR_SET_PDEATHSIG`, or the hidden flag was typed by hand.
     #[error(
-        "process {0} is not this reader's parent: it exited before the reader started, \
-         or the hidden reader flag was given by hand"
+        "process {0} is not this process's parent: it exited before this child started, \
+         or a hidden flag was given by hand"
     )]
     ParentGone(i32),
     /// `prctl(PR_SET_PDEATHSIG)` failed.

@@ -837,15 +837,15 @@ pub enum RaceError {
     },
     /// A participant ended badly; the others were killed and reaped.
     #[error(
-        "race participant process {pid} {how}; killed and reaped the other {others} \
-         still running"
+        "race participant process {pid} {how}; killed (if still running) and reaped the \
+         other {others}"
     )]
     ParticipantFailed {
         /// The participant's process id.
         pid: i32,
         /// How it ended, e.g. `was killed by SIGKILL`.
         how: String,
-        /// How many others were still running and were killed.
+        /// How many other participants were killed (if still running) and reaped.
         others: usize,
     },
     /// Not every participant reached the start gate in time.

@@ -255,7 +255,7 @@ pub enum TalkError {
     #[error("could not make the pipe")]
     Pipe(#[source] nix::errno::Errno),
     /// A worker ended badly; the others were killed and reaped.
-    #[error("{role} process {pid} {how}; killed and reaped the other {others} still running")]
+    #[error("{role} process {pid} {how}; killed (if still running) and reaped the other {others}")]
     WorkerFailed {
         /// `producer`, `consumer`, `participant 3`.
         role: String,

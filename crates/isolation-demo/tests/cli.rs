@@ -197,7 +197,7 @@ fn bad_input_is_one_clear_line() {
         ),
         (
             &["--spawned-reader", "1", "--interval-ms", "1"],
-            "is not this reader's parent",
+            "is not this process's parent",
         ),
     ];
     for (args, message) in cases {
