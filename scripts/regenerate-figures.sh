@@ -5,7 +5,7 @@
 # HTTP waits) on the process, thread and GIL pools, runs two small Fibonacci tasks
 # on one CPU and then on two (`pools --cpus N`, for the concurrency-vs-parallelism
 # figure), and draws the charts and the Perfetto trace from the CSVs. Then chapter 7's
-# three demos (`isolation-demo race`, `queue`, `barrier`, small sizes, ~2.5 s) into
+# three demos (`isolation-demo race` at its default size, `queue` and `barrier` smaller, ~2.5 s) into
 # results/talk/, and their figures. See scripts/README.md for every file it reads and
 # writes. Once built, a run takes about as long as the experiments (~8 s) plus the demos.
 #

@@ -389,6 +389,7 @@ pub fn run_spawned_participant(
 
 /// Runs, writes `barrier.csv` under `out`, and returns the outcome and the path.
 pub fn run_and_write(options: Options, out: &Path) -> Result<(Outcome, PathBuf), TalkError> {
+    talk::check_writable(out, "barrier.csv")?;
     let outcome = run(options)?;
     let path = talk::write_atomic(out, "barrier.csv", &outcome.csv())?;
     Ok((outcome, path))

@@ -315,6 +315,7 @@ fn race(args: RaceArgs) -> anyhow::Result<()> {
     };
     // Checked before anything starts, so bad input never leaves a child behind.
     let options = Options::new(participants, args.processes, args.increments)?;
+    race::check_out(&options, &args.out)?;
     let methods = match args.sync {
         Some(method) => vec![method],
         None => Method::ALL.to_vec(),

@@ -449,6 +449,7 @@ pub fn run_spawned_worker(
 
 /// Runs, writes `queue.csv` under `out`, and returns the report.
 pub fn run_and_write(options: Options, out: &Path) -> Result<(Outcome, PathBuf), TalkError> {
+    talk::check_writable(out, "queue.csv")?;
     let outcome = run(options)?;
     let path = talk::write_atomic(out, "queue.csv", &outcome.csv())?;
     Ok((outcome, path))

@@ -694,6 +694,18 @@ pub fn csv(options: &Options, outcomes: &[Outcome]) -> String {
     text
 }
 
+/// Checks, before the run, that `out/race-{mode}.csv` can be written at its end.
+pub fn check_out(options: &Options, out: &Path) -> Result<(), RaceError> {
+    let name = options.participants.csv_name();
+    crate::talk::check_writable(out, &name).map_err(|err| match err {
+        crate::talk::TalkError::Write { path, source } => RaceError::Write { path, source },
+        other => RaceError::Write {
+            path: out.join(&name),
+            source: io::Error::other(other.to_string()),
+        },
+    })
+}
+
 /// Writes [`csv`] atomically to `out/race-{mode}.csv` and returns its path.
 pub fn write_csv(
     options: &Options,

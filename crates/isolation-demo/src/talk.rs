@@ -215,6 +215,32 @@ pub(crate) fn reap(children: &mut Children, roles: &[(Pid, String)]) -> Result<(
 /// How this program names its temporary files (`.isolation-demo-{pid}-XXXXXX.tmp`).
 const TEMP_FILES: results::TempFiles = results::TempFiles::new(".isolation-demo-");
 
+/// Checks, before a run, that `dir/name` can be written later: `dir` is a folder, or
+/// it can be made in the nearest folder above it that exists, which must be writable.
+/// A run of up to a minute must not end by saying its `--out` was never usable.
+/// Nothing is created here: a run that fails leaves no empty folder behind.
+pub(crate) fn check_writable(dir: &Path, name: &str) -> Result<(), TalkError> {
+    let refuse = |why: String| TalkError::Write {
+        path: dir.join(name),
+        source: std::io::Error::other(why),
+    };
+    let mut existing = dir;
+    while !existing.as_os_str().is_empty() && !existing.exists() {
+        existing = existing.parent().unwrap_or(Path::new(""));
+    }
+    if existing.as_os_str().is_empty() {
+        existing = Path::new(".");
+    }
+    if !existing.is_dir() {
+        return Err(refuse(format!("{} is not a folder", existing.display())));
+    }
+    nix::unistd::access(
+        existing,
+        nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+    )
+    .map_err(|errno| refuse(format!("{} is not writable ({errno})", existing.display())))
+}
+
 /// Writes `text` to `dir/name` atomically, with the results crate's one atomic write:
 /// a temporary file in the same folder, synced, then renamed over the name, so that a
 /// reader sees the old file or the new one, never half of one.

@@ -325,3 +325,59 @@ fn start_time(pid: nix::unistd::Pid) -> Option<u64> {
     // Field 22 of stat(5); field 3 (the state) is the first after the name.
     stat_field(&stat, 22 - 3)?.parse().ok()
 }
+
+/// An `--out` that can never be written is refused before the demo runs, not at the
+/// end of it: each run below would take 10 s or more, and is refused at once (the
+/// bound allows 8 s, for a loaded machine), with one `Error:` line naming the CSV.
+#[test]
+fn an_unusable_out_is_refused_before_the_run() {
+    let dir = std::env::temp_dir().join(format!("isolation-demo-out-{}", std::process::id()));
+    std::fs::write(&dir, "a file, not a folder").unwrap();
+    let out = dir.to_str().unwrap();
+    let runs: [(&[&str], &str); 3] = [
+        (
+            &["queue", "--items", "40000", "--consumer-delay-us", "500"],
+            "queue.csv",
+        ),
+        (
+            &["barrier", "--rounds", "10000", "--max-work-us", "2000"],
+            "barrier.csv",
+        ),
+        (
+            &["race", "--sync", "lock", "--increments", "250000000"],
+            "race-processes.csv",
+        ),
+    ];
+    for (args, csv) in runs {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("isolation-demo"))
+            .args(args)
+            .args(["--out", &format!("{out}/sub")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(8) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let status = status.unwrap_or_else(|| panic!("{args:?} ran on with a bad --out"));
+        assert!(!status.success(), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(csv) && stderr.contains("is not a folder"),
+            "{stderr}"
+        );
+    }
+    std::fs::remove_file(&dir).unwrap();
+}

@@ -409,6 +409,11 @@ pub fn draw_folder(input: &Path, out: &Path) -> Result<Option<Vec<String>>, Repo
         "{} holds only isolation-demo files: drawing just their figures",
         input.display()
     )];
+    // `--out` is created if missing, as for the pools figures.
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
     for (name, png, what) in figures {
         let path = crate::files::write_atomically(out, name, &png)?;
         lines.push(format!("wrote {} ({what})", path.display()));

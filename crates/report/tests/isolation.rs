@@ -188,3 +188,21 @@ fn svg_format_on_isolation_figures_is_said_to_be_png_only() {
     assert!(is_png(&dir.path().join("barrier-lanes.png")));
     assert!(!dir.path().join("barrier-lanes.svg").exists());
 }
+
+/// `--out` is created if missing, as `report --help` says, for these figures too.
+#[test]
+fn a_missing_out_folder_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    demo(dir.path(), &["barrier", "--rounds", "2"]);
+    let out_dir = dir.path().join("new").join("figures");
+    let out = assert_cmd::Command::cargo_bin("report")
+        .unwrap()
+        .arg("--in")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(is_png(&out_dir.join("barrier-lanes.png")));
+}

@@ -78,8 +78,9 @@ struct Cli {
     )]
     format: Vec<ImageFormat>,
 
-    /// Draw only cpython-vs-rust.png (and .svg with --format): the Fibonacci run in
-    /// --in (Rust, from `pools --experiment fib --pools process,gil --serial`) beside
+    /// Draw only the CPython-beside-Rust figures (and .svg with --format).
+    ///
+    /// cpython-vs-rust.png is the Fibonacci run in --in (Rust, from `pools --experiment fib --pools process,gil --serial`) beside
     /// CPython's in DIR (from scripts/cpython_experiment.py), each pool's makespan
     /// divided by its own serial time. Both folders need process-fibo.csv,
     /// gil-fibo.csv and serial-fibo.csv. When both also have async-get.csv, draw
