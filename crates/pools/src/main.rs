@@ -152,8 +152,16 @@ fn main() -> ExitCode {
 /// into place whole.
 fn exit_on_stuck_thread(timed_out: &pools::TimedOut) -> ! {
     eprintln!("Error: {timed_out}, so pools exits");
+    // Exiting skips `OutDir`'s drop: remove the folder here if this run made it and
+    // wrote nothing into it (`remove_dir` refuses a folder that is not empty).
+    if let Some(made) = MADE_OUT.get() {
+        let _ = std::fs::remove_dir(made);
+    }
     std::process::exit(1)
 }
+
+/// The `--out` folder, if this run made it: see [`exit_on_stuck_thread`].
+static MADE_OUT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 /// Validated settings for one experiment.
 struct Plan<I> {
@@ -275,6 +283,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // otherwise share the lock and could keep it a moment after this process ends;
     // and after `--url` is checked, so that a bad URL leaves no folder behind.
     let out = OutDir::open(&cli.out)?;
+    if out.created() {
+        let _ = MADE_OUT.set(out.path().to_owned());
+    }
     let experiments = Experiments::load(out.path()).with_context(|| {
         format!(
             "--out {}: pools keeps the rows of experiments.csv that describe the other \

@@ -275,6 +275,10 @@ pub struct OutDir {
     /// is still dying hold it a moment longer, and a run started in that moment is
     /// refused with the same "in use" line.
     _lock: nix::fcntl::Flock<File>,
+    /// Whether this run made the folder: if so, and the run wrote nothing into it
+    /// (it failed first), dropping removes it again, so that a failed run leaves no
+    /// empty folder behind.
+    created: bool,
 }
 
 /// Why a run cannot write into its `--out` folder.
@@ -321,6 +325,7 @@ impl OutDir {
     pub fn open(path: &Path) -> Result<OutDir, OutDirError> {
         use nix::fcntl::{Flock, FlockArg};
 
+        let created = !path.exists();
         std::fs::create_dir_all(path).map_err(|source| OutDirError::Create {
             path: path.to_owned(),
             source,
@@ -350,12 +355,29 @@ impl OutDir {
         Ok(OutDir {
             path: path.to_owned(),
             _lock: lock,
+            created,
         })
     }
 
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this run made the folder (it did not exist before).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+}
+
+impl Drop for OutDir {
+    fn drop(&mut self) {
+        if self.created {
+            // `remove_dir` removes only an empty folder: after a run that wrote its
+            // files this fails, as it should, and is ignored. (Only the last folder of
+            // the path is removed; parents that `create_dir_all` made stay.)
+            let _ = std::fs::remove_dir(&self.path);
+        }
     }
 }
 

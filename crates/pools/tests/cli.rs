@@ -1281,3 +1281,39 @@ fn serial_is_only_written_when_asked() {
     );
     assert!(!dir.path().join("never").exists());
 }
+
+/// A run that fails leaves no empty `--out` folder behind when it made the folder
+/// itself; a folder that existed before stays. (A 1000 ms wait can never end within a
+/// task timeout of 0.05 s, so both runs fail, on any machine.)
+#[test]
+fn a_failed_run_removes_the_out_folder_it_made() {
+    // The thread pool ends the process on a timeout; the async pool returns an error.
+    for pool in ["thread", "async"] {
+        let dir = tempfile::tempdir().unwrap();
+        let args = [
+            "--pools",
+            pool,
+            "--experiment",
+            "get",
+            "--get-inputs",
+            "1000",
+            "--task-timeout",
+            "0.05",
+            "--out",
+        ];
+        let made = dir.path().join("made-by-the-run");
+        let status = pools().args(args).arg(&made).output().unwrap().status;
+        assert!(!status.success(), "{pool}");
+        assert!(
+            !made.exists(),
+            "{pool}: the failed run left {} behind",
+            made.display()
+        );
+
+        let existing = dir.path().join("there-before");
+        std::fs::create_dir(&existing).unwrap();
+        let status = pools().args(args).arg(&existing).output().unwrap().status;
+        assert!(!status.success(), "{pool}");
+        assert!(existing.is_dir(), "{pool}");
+    }
+}
