@@ -261,9 +261,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Fail now, with one line that says what went wrong, rather than in the
             // middle of a run. First the template alone, with no connection (port
             // 99999, no `{ms}`); then one request with no wait, whose error says
-            // whether the connection was refused, or what the server answered.
+            // whether the connection was refused, or what the server answered. A
+            // request with no wait needs well under a second: a server that accepts
+            // and never answers is given 5 s, not the 35 s a task may wait.
             http_wait::check_template(url).context("--url")?;
-            http_wait::http_fetch(url, 0)
+            http_wait::Client::new(Duration::from_secs(5))
+                .fetch(url, 0)
                 .with_context(|| format!("--url {url}: a first request, with no wait, failed"))?;
             Some(url.clone())
         }

@@ -1317,3 +1317,44 @@ fn a_failed_run_removes_the_out_folder_it_made() {
         assert!(existing.is_dir(), "{pool}");
     }
 }
+
+/// A server that accepts connections and never answers, not even the first request
+/// with no wait: `pools` says so in one line (after 5 s, not the 35 s a task may
+/// wait) and writes nothing.
+#[test]
+fn a_server_that_never_answers_is_refused_in_one_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/{{ms}}", listener.local_addr().unwrap());
+    // Accepts one connection and holds it, unanswered, until the test ends.
+    std::thread::spawn(move || {
+        let held = listener.accept();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = pools()
+        .args([
+            "--pools",
+            "thread",
+            "--experiment",
+            "get",
+            "--get-inputs",
+            "100",
+            "--url",
+        ])
+        .arg(&url)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("a first request, with no wait, failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(!out.exists());
+}
