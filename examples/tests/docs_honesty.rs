@@ -895,7 +895,7 @@ fn check_example(name: &str, stdout: &str, dir: &Path) -> Result<(), String> {
             }
             Ok(())
         }
-        "07-start-method-costs" => {
+        "03-start-method-costs" => {
             for method in ["fork", "forkserver", "spawn"] {
                 ensure(rows(stdout, method).len() == 1, &format!("no {method} row"))?;
             }

@@ -1,8 +1,8 @@
 //! What starting and stopping 8 workers costs, per start method.
 //!
 //! ```text
-//! cargo run --release --example 07-start-method-costs
-//! cargo run --release --example 07-start-method-costs -- --quick   # 3 rounds, not 20
+//! cargo run --release --example 03-start-method-costs
+//! cargo run --release --example 03-start-method-costs -- --quick   # 3 rounds, not 20
 //! ```
 //!
 //! `fork` copies this process; `forkserver` asks a small process forked at start-up
