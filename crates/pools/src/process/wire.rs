@@ -24,12 +24,12 @@ pub(crate) enum ToWorker {
         /// The task value, postcard-encoded.
         state: Vec<u8>,
     },
-    /// Run the current task on this input.
-    Input {
-        /// The input's position in the `map` call.
-        index: u64,
-        /// The input, postcard-encoded.
-        input: Vec<u8>,
+    /// Run the current task on each of these inputs, in order: one chunk.
+    Chunk {
+        /// The first input's position in the `map` call; the others follow it.
+        first: u64,
+        /// The inputs, each postcard-encoded.
+        inputs: Vec<Vec<u8>>,
     },
 }
 
@@ -149,9 +149,9 @@ mod tests {
         let mut wire = Vec::new();
         for index in 0..3 {
             encode(
-                &ToWorker::Input {
-                    index,
-                    input: vec![index as u8; 5],
+                &ToWorker::Chunk {
+                    first: index,
+                    inputs: vec![vec![index as u8; 5]],
                 },
                 &mut wire,
             );
@@ -165,7 +165,7 @@ mod tests {
             frames.filled(1, 1);
             while let Some(message) = frames.next::<ToWorker>() {
                 match message.unwrap() {
-                    ToWorker::Input { index, input } => seen.push((index, input)),
+                    ToWorker::Chunk { first, inputs } => seen.push((first, inputs[0].clone())),
                     other => panic!("unexpected {other:?}"),
                 }
             }
@@ -182,8 +182,14 @@ mod tests {
     fn messages_survive_reads_of_any_size() {
         let mut wire = Vec::new();
         for index in 0..50 {
-            let input = vec![index as u8; index as usize % 9];
-            encode(&ToWorker::Input { index, input }, &mut wire);
+            let inputs = vec![vec![index as u8; index as usize % 9]; index as usize % 3];
+            encode(
+                &ToWorker::Chunk {
+                    first: index,
+                    inputs,
+                },
+                &mut wire,
+            );
         }
         for chunk in 1..=wire.len() {
             let mut frames = Frames::default();
@@ -195,7 +201,7 @@ mod tests {
                 frames.filled(spare_len, bytes.len());
                 while let Some(message) = frames.next::<ToWorker>() {
                     match message.unwrap() {
-                        ToWorker::Input { index, .. } => seen.push(index),
+                        ToWorker::Chunk { first, .. } => seen.push(first),
                         other => panic!("unexpected {other:?}"),
                     }
                 }
