@@ -66,7 +66,7 @@ impl fmt::Display for Chunksize {
 
 /// A chunksize that is neither `auto` nor a whole number from 1 to [`MAX_CHUNKSIZE`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("chunksize must be `auto` or a whole number from 1 to {MAX_CHUNKSIZE}, not {0:?}")]
+#[error("a chunksize is `auto` or a whole number from 1 to {MAX_CHUNKSIZE}, not {0:?}")]
 pub struct BadChunksize(String);
 
 impl FromStr for Chunksize {
@@ -132,7 +132,7 @@ impl Sizer {
         self.seconds += seconds.max(0.0);
         let mean = self.seconds / self.tasks as f64;
         let ideal = if mean > 0.0 {
-            (AUTO_TARGET / mean) as usize
+            (AUTO_TARGET / mean).round() as usize
         } else {
             usize::MAX
         };

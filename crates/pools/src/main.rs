@@ -73,7 +73,7 @@ struct Cli {
     /// whole number from 1 to 100000, or `auto` to size chunks from measured task
     /// times. Not for --pools async.
     #[arg(long, value_name = "N|auto", default_value = "1")]
-    chunksize: Chunksize,
+    chunksize: String,
     /// How the process pool starts its workers: fork, spawn or forkserver.
     #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
     start_method: StartMethod,
@@ -227,7 +227,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.pools.is_empty() {
         bail!("--pools must name at least one of process, thread, gil, async");
     }
-    if cli.pools.contains(&PoolKind::Async) && cli.chunksize != Chunksize::ONE {
+    let chunksize: Chunksize = cli.chunksize.parse().context("--chunksize")?;
+    if cli.pools.contains(&PoolKind::Async) && chunksize != Chunksize::ONE {
         bail!(
             "--chunksize applies to the process, thread and gil pools: the async pool \
              runs every task as its own future, with no boundary to cross"
@@ -312,6 +313,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         out: &out,
         switch_interval,
         task_timeout,
+        chunksize,
         records: Vec::new(),
         experiments,
         facts: Vec::new(),
@@ -344,6 +346,8 @@ struct Session<'a> {
     out: &'a OutDir,
     switch_interval: Duration,
     task_timeout: Option<pools::TaskTimeout>,
+    /// How many inputs a worker takes at once.
+    chunksize: Chunksize,
     /// This run's experiments: what the speed-up lines compare.
     records: Vec<ExperimentRecord>,
     /// `experiments.csv`: this run's rows and the earlier ones it keeps.
@@ -388,7 +392,7 @@ impl Session<'_> {
             let progress = progress_bar(plan.inputs.len(), &format!("{kind}-{short}"));
             let outcome = experiment::run_chunked(
                 &config,
-                self.cli.chunksize,
+                self.chunksize,
                 short,
                 task,
                 &plan.inputs,
@@ -406,7 +410,7 @@ impl Session<'_> {
                 PoolKind::Thread | PoolKind::Gil => format!("among {} workers", plan.workers),
                 PoolKind::Async => format!("with up to {} in flight on one thread", plan.workers),
             };
-            let among = match self.cli.chunksize {
+            let among = match self.chunksize {
                 Chunksize::Fixed(n) if n.get() == 1 => among,
                 Chunksize::Fixed(n) => format!("{among}, in chunks of {n}"),
                 Chunksize::Auto => format!("{among}, in chunks sized from task times"),
