@@ -4,7 +4,7 @@
 //! chunksize (both axes log scale). Python's process pool climbs by orders of
 //! magnitude as chunks grow: at chunksize 1 it spends its time pickling and piping.
 //! Our process pool climbs too, from a higher start, and our thread pool, whose
-//! boundary is one atomic add, is nearly flat. The dashed line is the limit: twice
+//! boundary is one atomic add, gains far less. The dashed line is the limit: twice
 //! the rate of a plain loop on one thread that times and records every task as the
 //! pools do. `auto` is drawn as a dotted line in each pool's colour.
 //!
