@@ -246,7 +246,7 @@ impl ProcessPool {
             Err(e) => return Err(WorkerError::Read(e)),
         }
         let mut done = 0;
-        while let Some(message) = worker.frames.next::<FromWorker>() {
+        while let Some(message) = worker.frames.next::<FromWorker<'_>>() {
             let message = message.map_err(WorkerError::Corrupt)?;
             let at = message.index as usize;
             // Results come back in the order the inputs went out.
@@ -266,9 +266,9 @@ impl ProcessPool {
             worker.depth = depth_after(elapsed, worker.sizer.size());
             let output = message
                 .outcome
-                .map_err(TaskError::Failed)
+                .map_err(|text| TaskError::Failed(text.to_owned()))
                 .and_then(|bytes| {
-                    postcard::from_bytes::<T::Output>(&bytes)
+                    postcard::from_bytes::<T::Output>(bytes)
                         .map_err(|e| TaskError::Failed(format!("cannot decode output: {e}")))
                 });
             *slot = Some(output.map(|output| TaskRecord {

@@ -33,9 +33,14 @@ pub(crate) enum ToWorker {
     },
 }
 
-/// From a worker to the pool.
+/// From a worker to the pool: the result of one task.
+///
+/// It borrows its bytes: the worker encodes it from buffers it reuses, and the pool
+/// decodes it in place in its read buffer ([`Frames::next`]). With tiny tasks a
+/// result crosses for every task, even in chunks, and an allocation on each side for
+/// every one of them was a large part of what a task cost.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct FromWorker {
+pub(crate) struct FromWorker<'a> {
     /// The input's position in the `map` call.
     pub index: u64,
     /// When the worker started the task, in Unix seconds.
@@ -45,7 +50,8 @@ pub(crate) struct FromWorker {
     /// The worker's kernel thread id.
     pub tid: i32,
     /// The encoded output, or the error message.
-    pub outcome: Result<Vec<u8>, String>,
+    #[serde(borrow)]
+    pub outcome: Result<&'a [u8], &'a str>,
 }
 
 /// Appends one framed message to `buf`.
@@ -128,10 +134,9 @@ impl Frames {
     }
 
     /// Decodes the next whole message, if one has arrived. A frame whose body is not
-    /// a valid `M` is an error that keeps postcard's reason.
-    pub(crate) fn next<M: for<'de> Deserialize<'de>>(
-        &mut self,
-    ) -> Option<Result<M, postcard::Error>> {
+    /// a valid `M` is an error that keeps postcard's reason. The message may borrow
+    /// from the buffer until the next call.
+    pub(crate) fn next<'s, M: Deserialize<'s>>(&'s mut self) -> Option<Result<M, postcard::Error>> {
         let rest = &self.buf[self.pos..self.end];
         let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
         let body = rest.get(4..4 + len)?;

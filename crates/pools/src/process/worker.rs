@@ -229,7 +229,6 @@ fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
                             }))
                             .unwrap_or_else(|panic| Err(panic_message(&*panic)));
                         let end = procutil::unix_now();
-                        let outcome = outcome.map(|()| std::mem::take(&mut output));
                         // Step 4: the result goes back with its index and its times.
                         encode(
                             &FromWorker {
@@ -237,7 +236,10 @@ fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
                                 start,
                                 end,
                                 tid,
-                                outcome,
+                                outcome: match &outcome {
+                                    Ok(()) => Ok(&output),
+                                    Err(message) => Err(message),
+                                },
                             },
                             &mut out,
                         );
