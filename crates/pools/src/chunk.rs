@@ -14,8 +14,8 @@
 //!
 //! [`Chunksize::Auto`] picks the size from the task times it measures ([`Sizer`]):
 //! the first chunk holds one input, and each following chunk is sized from the tasks
-//! run so far so that it takes about [`AUTO_TARGET`]. Each finished task may at most
-//! double the size (one odd measurement cannot make a huge chunk). It is never so
+//! run so far so that it takes about [`AUTO_TARGET`]. Each chunk is at most twice
+//! the one before (one odd measurement cannot make a huge chunk). It is never so
 //! large that a worker gets fewer than [`AUTO_CHUNKS_PER_WORKER`] chunks, and it is 1
 //! for tasks of [`AUTO_TARGET`] or longer.
 
@@ -116,27 +116,34 @@ impl Sizer {
         }
     }
 
-    /// How many inputs the next chunk should hold.
+    /// The size of the last chunk [`Sizer::next_size`] gave.
     pub(crate) fn size(&self) -> usize {
         self.size
     }
 
-    /// Takes note of one finished task that ran for `seconds`. Under `auto`, sizes the
-    /// next chunk from the mean so far: about [`AUTO_TARGET`] of work, at most twice
-    /// the size before, at most the cap.
-    pub(crate) fn observe(&mut self, seconds: f64) {
-        if !self.auto {
-            return;
+    /// How many inputs the next chunk should hold. Under `auto`, sized from the mean
+    /// time of the tasks observed so far: about [`AUTO_TARGET`] of work, at most twice
+    /// the chunk before (one odd measurement cannot make a huge chunk), at most the
+    /// cap; 1 until a task has been observed.
+    pub(crate) fn next_size(&mut self) -> usize {
+        if self.auto && self.tasks > 0 {
+            let mean = self.seconds / self.tasks as f64;
+            let ideal = if mean > 0.0 {
+                (AUTO_TARGET / mean).round() as usize
+            } else {
+                usize::MAX
+            };
+            self.size = ideal.min(self.size * 2).min(self.cap).max(1);
         }
+        self.size
+    }
+
+    /// Takes note of one finished task that ran for `seconds` (only `auto` uses it).
+    /// Called for every task, so it only adds: the sizing is done once per chunk.
+    #[inline]
+    pub(crate) fn observe(&mut self, seconds: f64) {
         self.tasks += 1;
-        self.seconds += seconds.max(0.0);
-        let mean = self.seconds / self.tasks as f64;
-        let ideal = if mean > 0.0 {
-            (AUTO_TARGET / mean).round() as usize
-        } else {
-            usize::MAX
-        };
-        self.size = ideal.min(self.size * 2).min(self.cap).max(1);
+        self.seconds += seconds;
     }
 }
 
@@ -162,29 +169,36 @@ mod tests {
     fn auto_keeps_chunks_of_one_for_long_tasks() {
         let mut sizer = Sizer::new(Chunksize::Auto, 1_000, 2);
         for _ in 0..50 {
+            let size = sizer.next_size();
+            assert_eq!(size, 1);
             sizer.observe(0.002);
-            assert_eq!(sizer.size(), 1);
         }
     }
 
-    /// Tiny tasks: the size doubles from 1 up to a chunk of about the target time,
-    /// and never past the cap of several chunks per worker.
+    /// Tiny tasks: the size doubles from chunk to chunk, from 1 up to a chunk of
+    /// about the target time, and never past the cap of several chunks per worker.
     #[test]
     fn auto_grows_chunks_of_tiny_tasks_to_the_target_or_the_cap() {
         let mut sizer = Sizer::new(Chunksize::Auto, 1_000_000, 2);
         let mut sizes = Vec::new();
         for _ in 0..20 {
-            sizer.observe(1e-6);
-            sizes.push(sizer.size());
+            let size = sizer.next_size();
+            sizes.push(size);
+            (0..size).for_each(|_| sizer.observe(1e-6));
         }
-        assert_eq!(&sizes[..4], [2, 4, 8, 16]);
+        assert_eq!(&sizes[..5], [1, 2, 4, 8, 16]);
         assert_eq!(*sizes.last().unwrap(), 1000, "1 ms of 1 µs tasks");
 
         let mut capped = Sizer::new(Chunksize::Auto, 800, 2);
         for _ in 0..20 {
-            capped.observe(1e-6);
+            let size = capped.next_size();
+            (0..size).for_each(|_| capped.observe(1e-6));
         }
-        assert_eq!(capped.size(), 100, "800 inputs / (2 workers × 4 chunks)");
+        assert_eq!(
+            capped.next_size(),
+            100,
+            "800 inputs / (2 workers × 4 chunks)"
+        );
     }
 
     #[test]
@@ -192,6 +206,6 @@ mod tests {
         let mut sizer = Sizer::new("7".parse().unwrap(), 100, 2);
         sizer.observe(1.0);
         sizer.observe(1e-9);
-        assert_eq!(sizer.size(), 7);
+        assert_eq!(sizer.next_size(), 7);
     }
 }

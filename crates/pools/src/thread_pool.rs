@@ -190,7 +190,7 @@ pub(crate) fn claim_loop<O>(
     let tid = nix::unistd::gettid().as_raw();
     let mut sizer = Sizer::new(chunksize, claim.len, claim.workers);
     let mut finished = Vec::new();
-    while let Some(chunk) = claim.next_chunk(sizer.size()) {
+    while let Some(chunk) = claim.next_chunk(sizer.next_size()) {
         // Each task of the chunk is still timed, watched and recorded on its own.
         for index in chunk {
             if let Some(watchdog) = watchdog {

@@ -323,8 +323,14 @@ fn top_up<I: Serialize, O>(
     results: &mut [Option<TaskResult<O>>],
 ) -> usize {
     let mut failed = 0;
-    while worker.chunk_ends.len() < worker.depth && *next < inputs.len() {
-        let size = worker.sizer.size();
+    // Chunks of more than one input: never more than MAX_DEPTH_CHUNKED at once, even
+    // when `auto` grows them within this loop.
+    let room = |w: &Worker| match w.sizer.size() {
+        1 => w.depth,
+        _ => w.depth.min(MAX_DEPTH_CHUNKED),
+    };
+    while worker.chunk_ends.len() < room(worker) && *next < inputs.len() {
+        let size = worker.sizer.next_size();
         let mut first = *next;
         let mut chunk = Vec::with_capacity(size.min(inputs.len() - first));
         while chunk.len() < size && *next < inputs.len() {
