@@ -350,6 +350,12 @@ chunk_section() {
     notes+=("python3 is missing: Python's chunksize figures were not measured.")
   fi
   end_section
+  # The figure: throughput against chunksize, from every run.
+  cargo run -q --release -p report -- --chunks "$raw/chunk-runs.csv" --out "$raw" ||
+    die "report --chunks $raw/chunk-runs.csv failed"
+  if $docs; then
+    cp "$raw/throughput-vs-chunksize.png" docs/src/img/
+  fi
   chunk_summary
 }
 
@@ -812,8 +818,30 @@ ${how_table}
   \`speedup-gap\` is how far Rust's median is from CPython's. Targets: the GIL
   pool within 1.10x of serial in every round, the gap within 6 points.
   \`scripts/bench.sh --gil-only\` runs this section alone.
+- **chunk**: \`fibonacci(10)\` × 200,000 on the thread pool and the process pool
+  (fork) with 2 workers, at chunksizes 1 to 10,000 and \`auto\`, in tasks per second;
+  each run times the same pool with 1 worker and then with 2, at the same chunksize,
+  and the note gives the 2-worker rate as a share of twice the 1-worker one. The
+  1-worker rate includes the cost of recording every task, so the share is what the
+  second worker adds. \`serial\` is the same tasks in a plain loop on one thread,
+  each timed and recorded. Targets, on the worst run: \`thread-share\` ≥ 0.9 and
+  \`process-fork-share\` ≥ 0.7 at the fixed chunksize with the highest median rate,
+  and \`auto\` within 10 % of it (\`*-auto-vs-best\` ≥ 0.9). The peer is Python's fork
+  \`ProcessPoolExecutor.map(chunksize=…)\`, at chunksizes under 10 on 20,000 tasks
+  (\`scripts/bench_peers.py chunk\`). \`scripts/bench.sh --chunk-only\` runs this
+  section alone; the figure below is drawn from its runs.
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.
+
+## Throughput against chunksize
+
+![Throughput against chunksize](img/throughput-vs-chunksize.png)
+
+Drawn by \`report --chunks results/bench-raw/chunk-runs.csv\` from this run's
+**chunk** section: the median 2-worker rate at each chunksize; the dashed line is
+twice the \`serial\` rate, the limit for a pool that records every task on 2 cores.
+[Chapter 3](03-pool-experiment.md#chunksize-what-one-task-boundary-costs) explains
+what one crossing of the process boundary costs.
 
 ## Where the differences come from
 
@@ -838,6 +866,7 @@ scripts/bench.sh                       # everything, 3 runs per figure
 scripts/bench.sh --repeat 5 --docs     # at least five runs per figure, and rewrite this page
 scripts/bench.sh --quick               # one run each, no e2e: a smoke test
 scripts/bench.sh --gil-only --repeat 7 # only the GIL cost, Rust and CPython in turns
+scripts/bench.sh --chunk-only --repeat 5 # only throughput against chunksize, ours and Python's
 cargo bench -p pools --bench pools -- --only tiny,startup --repeat 5
 cargo bench -p http-wait --bench concurrent -- 1000 10000
 python3 scripts/bench_peers.py tiny --repeat 5

@@ -1,8 +1,9 @@
 //! `throughput-vs-chunksize.png`: what a task boundary costs, and what chunks win back.
 //!
 //! What it should show. `fibonacci(10)` on 2 workers, tasks per second against
-//! chunksize (both axes log scale). Python's process pool climbs by orders of
-//! magnitude as chunks grow: at chunksize 1 it spends its time pickling and piping.
+//! chunksize (both axes log scale). Python's process pool climbs by more than an
+//! order of magnitude as chunks grow: at chunksize 1 it spends its time pickling and
+//! piping.
 //! Our process pool climbs too, from a higher start, and our thread pool, whose
 //! boundary is one atomic add, gains far less. The dashed line is the limit: twice
 //! the rate of a plain loop on one thread that times and records every task as the
