@@ -260,7 +260,6 @@ impl ProcessPool {
             if worker.chunk_ends.front() == Some(&at) {
                 worker.chunk_ends.pop_front();
             }
-            worker.busy_since = Instant::now();
             let elapsed = message.end - message.start;
             worker.sizer.observe(elapsed);
             worker.depth = depth_after(elapsed, worker.sizer.size());
@@ -282,6 +281,10 @@ impl ProcessPool {
             }));
             done += 1;
             on_done();
+        }
+        if done > 0 {
+            // Once per read, not per result: a read of tiny tasks holds hundreds.
+            worker.busy_since = Instant::now();
         }
         Ok(done)
     }
