@@ -29,6 +29,7 @@ usage() {
   cat <<'USAGE'
 Usage: scripts/bench.sh [--repeat K] [--quiet-wait S] [--quick] [--no-e2e] [--docs]
        scripts/bench.sh --gil-only [--repeat K] [--quiet-wait S]
+       scripts/bench.sh --chunk-only [--repeat K] [--quiet-wait S]
 
 Runs every benchmark of the pools and the delay server next to its peer (Python's
 concurrent.futures and ThreadingHTTPServer, rayon) and prints one table with the
@@ -44,6 +45,9 @@ Options:
   --docs      also write docs/src/benchmarks.md: the table, the machine, how to reproduce
   --gil-only  only the GIL-cost section (Rust's GIL pool and CPython's threads, each
               against its serial time; at least 5 rounds), then its summary
+  --chunk-only  only the chunksize section (fibonacci(10) x 200,000 on 1 and 2
+              workers at chunksizes 1 to 10,000 and auto, ours and Python's; at
+              least 5 runs), then its summary
   -h, --help  print this help and exit
 
 Writes results/bench.csv (benchmark,subject,value,unit,runs,peer,peer_value,
@@ -57,6 +61,7 @@ quick=false
 e2e=true
 docs=false
 gil_only=false
+chunk_only=false
 args="$*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -76,6 +81,7 @@ while [[ $# -gt 0 ]]; do
     --no-e2e) e2e=false ;;
     --docs) docs=true ;;
     --gil-only) gil_only=true ;;
+    --chunk-only) chunk_only=true ;;
     -h | --help)
       usage
       exit 0
@@ -92,15 +98,19 @@ if ! [[ $repeat =~ ^[1-9][0-9]*$ ]]; then
   echo "error: --repeat must be a positive whole number, not '$repeat'" >&2
   exit 2
 fi
-if $gil_only && $docs; then
-  echo "error: --docs needs the whole run, not --gil-only" >&2
+if { $gil_only || $chunk_only; } && $docs; then
+  echo "error: --docs needs the whole run, not --gil-only or --chunk-only" >&2
+  exit 2
+fi
+if $gil_only && $chunk_only; then
+  echo "error: choose one of --gil-only and --chunk-only" >&2
   exit 2
 fi
 
 raw=results/bench-raw
 mkdir -p "$raw"
-# --gil-only leaves the other sections' last figures alone.
-$gil_only || rm -f "$raw"/*.csv "$raw"/*.runs
+# --gil-only and --chunk-only leave the other sections' last figures alone.
+$gil_only || $chunk_only || rm -f "$raw"/*.csv "$raw"/*.runs
 header=benchmark,subject,value,unit,min,max,runs,target,met,note
 notes=()
 started_at=$(date +%s)
@@ -314,8 +324,64 @@ gil_summary() {
     }' "$raw/gil.csv"
 }
 
+# ---------------------------------------------------------------------------------
+# Chunksize: fibonacci(10) x 200,000 on the thread pool and the process pool (fork),
+# with 1 and with 2 workers, at chunksizes 1 to 10,000 and auto (`cargo bench -p
+# pools --bench pools -- --only chunk`), then Python's fork ProcessPoolExecutor at the
+# same chunksizes (`scripts/bench_peers.py chunk`). Each run times the 1-worker pool
+# and then the 2-worker one at the same chunksize. Targets, each judged on the worst
+# run: 2 thread workers >= 0.9 x 2 x the 1-worker rate at the best fixed chunksize,
+# 2 process workers >= 0.7 x, and auto within 10 % of the best fixed chunksize
+# (auto's rate over the best's >= 0.9). Every run goes to $raw/chunk-runs.csv, which
+# `report --chunks` draws.
+chunk_rounds=$((repeat > 5 ? repeat : 5))
+
+chunk_section() {
+  rm -f "$raw/chunk.csv" "$raw/chunk-python.csv" "$raw/chunk-runs.csv"
+  begin_section "chunksize: fibonacci(10) x 200,000 on 1 and 2 workers ($chunk_rounds runs)"
+  # Absolute: cargo runs a benchmark in its package's directory.
+  cargo bench -q -p pools --bench pools -- --only chunk --repeat "$chunk_rounds" \
+    --quiet-wait "$quiet_wait" --csv "$PWD/$raw/chunk.csv" --chunk-runs "$PWD/$raw/chunk-runs.csv"
+  if command -v python3 >/dev/null; then
+    python3 scripts/bench_peers.py chunk --repeat "$chunk_rounds" --tasks 200000 \
+      --runs "$raw/chunk-runs.csv" --csv "$raw/chunk-python.csv" ||
+      notes+=("scripts/bench_peers.py chunk failed: Python's chunksize figures are missing.")
+  else
+    notes+=("python3 is missing: Python's chunksize figures were not measured.")
+  fi
+  end_section
+  # The figure: throughput against chunksize, from every run.
+  cargo run -q --release -p report -- --chunks "$raw/chunk-runs.csv" --out "$raw" ||
+    die "report --chunks $raw/chunk-runs.csv failed"
+  if $docs; then
+    cp "$raw/throughput-vs-chunksize.png" docs/src/img/
+  fi
+  chunk_summary
+}
+
+# The chunksize figures: each pool's 2-worker rate per chunksize, and the targets.
+chunk_summary() {
+  [[ -f $raw/chunk.csv ]] || return 0
+  echo
+  echo "== Throughput against chunksize (medians of $chunk_rounds runs; $raw/chunk.csv, every run in $raw/chunk-runs.csv)"
+  cat "$raw/chunk.csv" "$raw/chunk-python.csv" 2>/dev/null | awk -F, '
+    $1 == "chunk" {
+      t = ($8 == "") ? "" : sprintf("target %s: %s", $8, ($9 == "yes") ? "met" : "MISSED")
+      printf "%-28s %12.3f %-8s %s\n", $2, $3, $4, t
+    }'
+}
+
 echo "== building (release)"
 cargo build -q --release -p pools
+if $chunk_only; then
+  chunk_section
+  for note in "${notes[@]}"; do
+    echo "note: $note"
+  done
+  missed=$(awk -F, 'NR > 1 && $9 == "no"' "$raw/chunk.csv" | wc -l)
+  echo "$missed figure(s) missed their target. Raw runs: $raw/"
+  exit 0
+fi
 if $gil_only; then
   gil_section
   for note in "${notes[@]}"; do
@@ -425,6 +491,7 @@ else
 fi
 
 gil_section
+chunk_section
 
 if $e2e && [[ -x scripts/regenerate-figures.sh ]]; then
   begin_section "6. end to end: scripts/regenerate-figures.sh"
@@ -487,13 +554,18 @@ server   delay-server-1000   python-threading-server-1000   -
 server   delay-server-10000  python-threading-server-10000  -
 gil-cost gil-vs-serial       python-thread-vs-serial        -
 gil-cost process-vs-serial   python-process-vs-serial       -
+chunk    process-fork-1      python-process-fork-1          -
+chunk    process-fork-10     python-process-fork-10         -
+chunk    process-fork-100    python-process-fork-100        -
+chunk    process-fork-1000   python-process-fork-1000       -
+chunk    process-fork-10000  python-process-fork-10000      -
 PAIRS
 )
 
 # Our subjects; everything else in the raw files is a peer.
 is_peer='^(python-|rayon-)'
 # In the order the benchmarks ran; a file that is missing was skipped (see the notes).
-for file in pools server gil e2e report python; do
+for file in pools server gil chunk e2e report python chunk-python; do
   [[ -f $raw/$file.csv ]] && cat "$raw/$file.csv"
 done | grep -v "^benchmark," | awk -F, -v pairs="$pairs" -v peers="$is_peer" '
   function better(unit, ours, theirs) {
@@ -582,7 +654,7 @@ markdown_table=$(awk -F, "$num_awk"'
 ' results/bench.csv)
 # Every figure of every raw file, with its runs and its note (the last column, which
 # may be quoted and hold commas).
-how_table=$(for file in pools server gil e2e python; do
+how_table=$(for file in pools server gil chunk e2e python chunk-python; do
   [[ -f $raw/$file.csv ]] && tail -n +2 "$raw/$file.csv"
 done | awk -F, "$num_awk"'
   BEGIN { print "| benchmark | subject | runs | min | max | unit | how |"
@@ -746,8 +818,30 @@ ${how_table}
   \`speedup-gap\` is how far Rust's median is from CPython's. Targets: the GIL
   pool within 1.10x of serial in every round, the gap within 6 points.
   \`scripts/bench.sh --gil-only\` runs this section alone.
+- **chunk**: \`fibonacci(10)\` × 200,000 on the thread pool and the process pool
+  (fork) with 2 workers, at chunksizes 1 to 10,000 and \`auto\`, in tasks per second;
+  each run times the same pool with 1 worker and then with 2, at the same chunksize,
+  and the note gives the 2-worker rate as a share of twice the 1-worker one. The
+  1-worker rate includes the cost of recording every task, so the share is what the
+  second worker adds. \`serial\` is the same tasks in a plain loop on one thread,
+  each timed and recorded. Targets, on the worst run: \`thread-share\` ≥ 0.9 and
+  \`process-fork-share\` ≥ 0.7 at the fixed chunksize with the highest median rate,
+  and \`auto\` within 10 % of it (\`*-auto-vs-best\` ≥ 0.9). The peer is Python's fork
+  \`ProcessPoolExecutor.map(chunksize=…)\`, at chunksizes under 10 on 20,000 tasks
+  (\`scripts/bench_peers.py chunk\`). \`scripts/bench.sh --chunk-only\` runs this
+  section alone; the figure below is drawn from its runs.
 - **e2e**: the wall time of \`scripts/regenerate-figures.sh\` once built: every
   experiment and every chart.
+
+## Throughput against chunksize
+
+![Throughput against chunksize](img/throughput-vs-chunksize.png)
+
+Drawn by \`report --chunks results/bench-raw/chunk-runs.csv\` from this run's
+**chunk** section: the median 2-worker rate at each chunksize; the dashed line is
+twice the \`serial\` rate, the limit for a pool that records every task on 2 cores.
+[Chapter 3](03-pool-experiment.md#chunksize-what-one-task-boundary-costs) explains
+what one crossing of the process boundary costs.
 
 ## Where the differences come from
 
@@ -772,6 +866,7 @@ scripts/bench.sh                       # everything, 3 runs per figure
 scripts/bench.sh --repeat 5 --docs     # at least five runs per figure, and rewrite this page
 scripts/bench.sh --quick               # one run each, no e2e: a smoke test
 scripts/bench.sh --gil-only --repeat 7 # only the GIL cost, Rust and CPython in turns
+scripts/bench.sh --chunk-only --repeat 5 # only throughput against chunksize, ours and Python's
 cargo bench -p pools --bench pools -- --only tiny,startup --repeat 5
 cargo bench -p http-wait --bench concurrent -- 1000 10000
 python3 scripts/bench_peers.py tiny --repeat 5

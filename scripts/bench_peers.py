@@ -6,6 +6,7 @@
     python3 scripts/bench_peers.py io --url-template 'http://127.0.0.1:8080/200?sleep={ms}'
     python3 scripts/bench_peers.py serve --port 8081    # ThreadingHTTPServer peer
     python3 scripts/bench_peers.py gil --fib-inputs 26..34 --repeat 5
+    python3 scripts/bench_peers.py chunk --tasks 200000 --repeat 5 --runs results/bench-raw/chunk-runs.csv
 
 The claim these figures stand for: what a Python programmer pays per task, per
 worker started and per wait with ThreadPoolExecutor and ProcessPoolExecutor, so
@@ -22,6 +23,14 @@ ThreadPoolExecutor and a fork ProcessPoolExecutor of --workers workers, each tim
 from creating the executor to having shut it down, as the `pools` binary times its
 pools. Its rows are each pool's makespan over the serial time of the same round,
 and the process-vs-threads speed-up, 1 - process makespan / thread makespan.
+
+`chunk` mirrors the pools benchmark's `chunk` section: fibonacci(10) on a fork
+ProcessPoolExecutor with 1 and with 2 workers, at each chunksize of
+`Executor.map(..., chunksize=N)`, each run timing the 1-worker executor and then the
+2-worker one. At chunksizes under 10 it runs at most 20,000 tasks per map (CPython
+dispatches about 10,000 single tasks a second: 200,000 would take minutes); the note
+says how many. `--runs FILE` appends every run to the same CSV as the pools
+benchmark's `--chunk-runs` (pool,chunksize,workers,run,tasks_per_s).
 
 Only the standard library is used, so any python3 (3.8 or later) runs it.
 """
@@ -254,6 +263,47 @@ def io(args, rows):
         rows.add("io-total", subject, "ms", total, note + "; with pool start and stop")
 
 
+def chunk(args, rows):
+    """fibonacci(10) on a fork ProcessPoolExecutor of 1 and of 2 workers, per chunksize."""
+    expected = fibonacci(10)
+    context = mp.get_context("fork")
+    runs = []
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as one, ProcessPoolExecutor(
+        max_workers=2, mp_context=context
+    ) as two:
+        for size in [int(c) for c in args.chunksizes.split(",")]:
+            tasks = args.tasks if size >= 10 else min(args.tasks, 20_000)
+            inputs = [10] * tasks
+            for executor in (one, two):  # warm-up: every worker started
+                list(executor.map(fibonacci, inputs[:1000], chunksize=size))
+            rates = {1: [], 2: []}
+            for run in range(args.repeat):
+                for workers, executor in ((1, one), (2, two)):
+                    started = time.perf_counter()
+                    results = list(executor.map(fibonacci, inputs, chunksize=size))
+                    elapsed = time.perf_counter() - started
+                    assert all(r == expected for r in results)
+                    rates[workers].append(tasks / elapsed)
+                    runs.append(("python-process-fork", size, workers, run, tasks / elapsed))
+            shares = [b / (2 * a) for a, b in zip(rates[1], rates[2])]
+            rows.add(
+                "chunk",
+                f"python-process-fork-{size}",
+                "tasks/s",
+                rates[2],
+                f"ProcessPoolExecutor (fork), fibonacci(10) x {tasks} on 2 workers, chunksize {size}; "
+                f"share of 2 x the 1-worker rate: median {statistics.median(shares):.3f}, "
+                f"worst {min(shares):.3f}",
+            )
+    if args.runs:
+        new = not os.path.exists(args.runs)
+        with open(args.runs, "a", newline="") as out:
+            if new:
+                out.write("pool,chunksize,workers,run,tasks_per_s\n")
+            for pool, size, workers, run, rate in runs:
+                out.write(f"{pool},{size},{workers},{run},{rate:.1f}\n")
+
+
 def fib_inputs(spec):
     """START..END (END excluded) or a comma list, as the `pools` binary reads them."""
     if ".." in spec:
@@ -350,6 +400,7 @@ def main():
         ("kill", "time from SIGKILL to BrokenProcessPool"),
         ("io", "the GET experiment against --url-template"),
         ("gil", "thread and process makespans over the serial time of --fib-inputs"),
+        ("chunk", "fibonacci(10) x --tasks on 1 and 2 fork workers, per --chunksizes"),
     ]:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--workers", type=int, default=8, help="workers per executor")
@@ -362,6 +413,10 @@ def main():
             default="26..34",
             help="Fibonacci inputs for gil: START..END (END excluded) or a comma list",
         )
+        command.add_argument(
+            "--chunksizes", default="1,10,100,1000,10000", help="chunksizes for chunk, a comma list"
+        )
+        command.add_argument("--runs", help="chunk: append every run to this CSV file")
     command = commands.add_parser("serve", help="run a ThreadingHTTPServer delay server")
     command.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1; 0 picks one")
     command.add_argument("--backlog", type=int, default=8192, help="listen backlog")
@@ -372,7 +427,7 @@ def main():
     if args.command == "io" and not args.url_template:
         parser.error("io needs --url-template")
     rows = Rows()
-    benchmarks = {"tiny": [tiny], "startup": [startup], "kill": [kill], "io": [io], "gil": [gil]}.get(
+    benchmarks = {"tiny": [tiny], "startup": [startup], "kill": [kill], "io": [io], "gil": [gil], "chunk": [chunk]}.get(
         args.command, [tiny, startup, kill] + ([io] if args.url_template else [])
     )
     for benchmark in benchmarks:

@@ -73,8 +73,8 @@ use clap::Parser;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pools::{
-    Context, DEFAULT_SWITCH_INTERVAL, Executor, Fibonacci, GilThreadPool, HttpFetch, NoGil,
-    ProcessPool, Registered, StartMethod, Task, TaskError, TaskResult, ThreadPool,
+    Chunksize, Context, DEFAULT_SWITCH_INTERVAL, Executor, Fibonacci, GilThreadPool, HttpFetch,
+    NoGil, ProcessPool, Registered, StartMethod, Task, TaskError, TaskResult, ThreadPool,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,21 @@ struct Cli {
     /// Waits of the IO-bound benchmark in milliseconds: START..END[:STEP] or a list.
     #[arg(long, value_name = "SPEC", default_value = "1000..1800:100")]
     get_inputs: String,
+    /// How many `fibonacci(10)` tasks one `chunk` map runs.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    chunk_tasks: usize,
+    /// The chunksizes of the `chunk` benchmark (`auto` included).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1,10,100,1000,10000,auto"
+    )]
+    chunksizes: Vec<String>,
+    /// Write every run of the `chunk` benchmark to this CSV file
+    /// (`pool,chunksize,workers,run,tasks_per_s`), which `report --chunks` draws.
+    #[arg(long, value_name = "FILE")]
+    chunk_runs: Option<PathBuf>,
     /// Also write every figure as a CSV row to this file (a relative path is taken
     /// from crates/pools, where `cargo bench` runs benchmarks).
     #[arg(long, value_name = "FILE")]
@@ -135,6 +150,9 @@ enum Section {
     Io,
     /// Tiny-task dispatch throughput, against rayon.
     Tiny,
+    /// Tiny-task throughput against chunksize, on 1 and 2 workers (not run by
+    /// default: `--only chunk`, or `scripts/bench.sh --chunk-only`).
+    Chunk,
 }
 
 /// A task that only sleeps: something for a worker to be busy with when it is killed.
@@ -227,6 +245,7 @@ fn run() -> anyhow::Result<()> {
                 io_bound(&cli, &template, &get_inputs, &mut rows)?;
             }
             Section::Tiny => tiny_tasks(&cli, &mut rows)?,
+            Section::Chunk => chunk_sizes(&cli, &mut rows)?,
         }
         // The wait gave up: every figure of this section began on a busy machine.
         if others > MAX_FOREIGN {
@@ -776,6 +795,190 @@ fn tiny_tasks(cli: &Cli, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         check_values,
     )?;
     push("rayon-par-iter".into(), secs, None);
+    Ok(())
+}
+
+/// A pool's `map_chunked` over the benchmark's inputs.
+type ChunkedMap<'a> = Box<dyn FnMut(Chunksize) -> Vec<TaskResult<u64>> + 'a>;
+
+/// One run of the `chunk` benchmark: which pool, chunksize and worker count, and
+/// its rate.
+struct ChunkRun {
+    pool: String,
+    chunksize: String,
+    workers: usize,
+    run: usize,
+    rate: f64,
+}
+
+/// Throughput against chunksize: `fibonacci(10)` × `--chunk-tasks` on the thread
+/// pool and the process pool (fork), with 1 and with 2 workers, at every chunksize.
+///
+/// **The claims** (issue targets, judged on the worst run): with a good chunksize,
+/// 2 thread workers reach ≥ 0.9 × 2 × the 1-worker rate at that chunksize, and 2
+/// process workers ≥ 0.7 ×; and `auto` comes within 10 % of the best fixed chunksize.
+/// The 1-worker rate includes the cost of recording every task, so the share is what
+/// the second worker adds. Each run times the 1-worker pool and then the 2-worker one
+/// back to back, so that a slow spell of the machine moves both. The serial limit is
+/// the same task in a plain loop on one thread, timed and recorded like a pool's.
+fn chunk_sizes(cli: &Cli, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let tasks = cli.chunk_tasks;
+    let inputs = vec![10u32; tasks];
+    let expected = fib::fibonacci(10)?;
+    let chunksizes = cli
+        .chunksizes
+        .iter()
+        .map(|c| {
+            c.parse::<Chunksize>()
+                .with_context(|| format!("--chunksizes {c}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let check = |results: Vec<TaskResult<u64>>| -> anyhow::Result<()> {
+        let values = all_ok(results)?;
+        ensure!(values.iter().all(|&v| v == expected), "a wrong result");
+        Ok(())
+    };
+    let mut runs: Vec<ChunkRun> = Vec::new();
+
+    // The serial limit: a plain loop that times and records every task, as the
+    // pools do (`run_one` and `claim_loop`), on one thread.
+    let serial = timed(
+        cli.repeat,
+        || {
+            let mut records = Vec::with_capacity(tasks);
+            for n in &inputs {
+                let t = fib::Timed::measure(|| Fibonacci.run(n, &mut NoGil));
+                records.push((t.start, t.end, t.value));
+            }
+            records
+        },
+        |records| {
+            ensure!(
+                records
+                    .iter()
+                    .all(|r| matches!(r.2, Ok(v) if v == expected))
+            );
+            Ok(())
+        },
+    )?;
+    for (run, secs) in serial.iter().enumerate() {
+        runs.push(ChunkRun {
+            pool: "serial".into(),
+            chunksize: String::new(),
+            workers: 1,
+            run,
+            rate: tasks as f64 / secs,
+        });
+    }
+    rows.push(Row::new(
+        "chunk",
+        "serial".into(),
+        "tasks/s",
+        serial.iter().map(|s| tasks as f64 / s).collect(),
+        None,
+        format!(
+            "fibonacci(10) x {tasks} in a plain loop on one thread, each task timed and recorded"
+        ),
+    ));
+
+    let inputs: &[u32] = &inputs;
+    for (name, target) in [("thread", 0.9), ("process-fork", 0.7)] {
+        let new_pool = |workers| -> anyhow::Result<ChunkedMap<'_>> {
+            Ok(if name == "thread" {
+                let mut pool = ThreadPool::new(workers)?;
+                Box::new(move |c| pool.map_chunked(&Fibonacci, inputs, c))
+            } else {
+                let mut pool = ProcessPool::new(workers, StartMethod::Fork)?;
+                Box::new(move |c| pool.map_chunked(&Fibonacci, inputs, c))
+            })
+        };
+        let (mut one, mut two) = (new_pool(1)?, new_pool(2)?);
+        // Per chunksize: the 1-worker and 2-worker seconds of each run.
+        let mut measured: Vec<(Chunksize, Vec<f64>, Vec<f64>)> = Vec::new();
+        for &chunksize in &chunksizes {
+            check(one(chunksize))?; // warm-up
+            check(two(chunksize))?;
+            let (mut secs1, mut secs2) = (Vec::new(), Vec::new());
+            for run in 0..cli.repeat {
+                for (workers, map, secs) in [(1, &mut one, &mut secs1), (2, &mut two, &mut secs2)] {
+                    let started = Instant::now();
+                    let results = map(chunksize);
+                    let took = started.elapsed().as_secs_f64();
+                    check(results)?;
+                    secs.push(took);
+                    runs.push(ChunkRun {
+                        pool: name.into(),
+                        chunksize: chunksize.to_string(),
+                        workers,
+                        run,
+                        rate: tasks as f64 / took,
+                    });
+                }
+            }
+            let shares: Vec<f64> = secs1
+                .iter()
+                .zip(&secs2)
+                .map(|(s1, s2)| s1 / (2.0 * s2))
+                .collect();
+            rows.push(Row::new(
+                "chunk",
+                format!("{name}-{chunksize}"),
+                "tasks/s",
+                secs2.iter().map(|s| tasks as f64 / s).collect(),
+                None,
+                format!(
+                    "fibonacci(10) x {tasks} on 2 workers, chunksize {chunksize}; \
+                     share of 2 x the 1-worker rate: median {:.3}, worst {:.3}",
+                    median(shares.clone()),
+                    shares.iter().copied().fold(f64::INFINITY, f64::min)
+                ),
+            ));
+            measured.push((chunksize, secs1, secs2));
+        }
+        // The best fixed chunksize: the highest median rate on 2 workers.
+        let share = |s1: &[f64], s2: &[f64]| -> Vec<f64> {
+            s1.iter().zip(s2).map(|(a, b)| a / (2.0 * b)).collect()
+        };
+        let Some((best, best1, best2)) = measured
+            .iter()
+            .filter(|m| m.0 != Chunksize::Auto)
+            .min_by(|a, b| median(a.2.clone()).total_cmp(&median(b.2.clone())))
+        else {
+            continue;
+        };
+        rows.push(Row::new(
+            "chunk",
+            format!("{name}-share"),
+            "x",
+            share(best1, best2),
+            Some(Target::AtLeast(target)),
+            format!(
+                "2-worker rate over 2 x the 1-worker rate, both at chunksize {best} \
+                 (the fixed chunksize with the highest median 2-worker rate), per run"
+            ),
+        ));
+        if let Some((_, _, auto2)) = measured.iter().find(|m| m.0 == Chunksize::Auto) {
+            rows.push(Row::new(
+                "chunk",
+                format!("{name}-auto-vs-best"),
+                "x",
+                auto2.iter().zip(best2).map(|(a, b)| b / a).collect(),
+                Some(Target::AtLeast(0.9)),
+                format!("2-worker rate with auto over that with chunksize {best}, per run"),
+            ));
+        }
+    }
+    if let Some(path) = &cli.chunk_runs {
+        let mut text = String::from("pool,chunksize,workers,run,tasks_per_s\n");
+        for r in &runs {
+            let _ = writeln!(
+                text,
+                "{},{},{},{},{:.1}",
+                r.pool, r.chunksize, r.workers, r.run, r.rate
+            );
+        }
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -34,6 +34,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
+use crate::chunk::Chunksize;
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::{PoolKind, TaskError, TaskRecord};
 use crate::task::{Task, describe, panic_message};
@@ -83,10 +84,13 @@ impl Executor for AsyncPool {
         self.workers
     }
 
-    fn map_observed<T: Task>(
+    /// `chunksize` is ignored: every task is its own future on the one thread, and
+    /// starting the next one crosses no boundary that a chunk could save.
+    fn map_chunked_observed<T: Task>(
         &mut self,
         task: &T,
         inputs: &[T::Input],
+        _chunksize: Chunksize,
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<TaskResult<T::Output>> {
         let pid = std::process::id() as i32;

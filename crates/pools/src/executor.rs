@@ -1,5 +1,6 @@
 //! The interface every pool implements.
 
+use crate::chunk::Chunksize;
 use crate::record::{PoolKind, TaskError, TaskRecord};
 use crate::task::Task;
 
@@ -9,7 +10,9 @@ pub type TaskResult<O> = Result<TaskRecord<O>, TaskError>;
 /// A pool of workers that maps a task over inputs.
 ///
 /// `map` behaves like Python's `Executor.map` with `chunksize=1`: each idle worker
-/// takes the next input, and the results come back in input order.
+/// takes the next input, and the results come back in input order. `map_chunked`
+/// takes Python's `chunksize` too ([`Chunksize`]): each idle worker takes the next
+/// chunk of inputs as one unit.
 pub trait Executor {
     /// Which kind of pool this is.
     fn kind(&self) -> PoolKind;
@@ -17,19 +20,42 @@ pub trait Executor {
     /// How many workers run tasks.
     fn workers(&self) -> usize;
 
-    /// Runs `task` on every input and returns the results in input order, calling
-    /// `on_done` once per finished task (for progress bars). `on_done` may be called
-    /// from worker threads, in any order.
+    /// Runs `task` on every input, each idle worker taking the next `chunksize`
+    /// inputs at once, and returns the results in input order, calling `on_done`
+    /// once per finished task (for progress bars). `on_done` may be called from
+    /// worker threads, in any order.
+    fn map_chunked_observed<T: Task>(
+        &mut self,
+        task: &T,
+        inputs: &[T::Input],
+        chunksize: Chunksize,
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<TaskResult<T::Output>>;
+
+    /// [`map_chunked_observed`](Executor::map_chunked_observed) with chunks of one.
     fn map_observed<T: Task>(
         &mut self,
         task: &T,
         inputs: &[T::Input],
         on_done: &(dyn Fn() + Sync),
-    ) -> Vec<TaskResult<T::Output>>;
+    ) -> Vec<TaskResult<T::Output>> {
+        self.map_chunked_observed(task, inputs, Chunksize::ONE, on_done)
+    }
+
+    /// Runs `task` on every input, in chunks of `chunksize`, and returns the results
+    /// in input order.
+    fn map_chunked<T: Task>(
+        &mut self,
+        task: &T,
+        inputs: &[T::Input],
+        chunksize: Chunksize,
+    ) -> Vec<TaskResult<T::Output>> {
+        self.map_chunked_observed(task, inputs, chunksize, &|| {})
+    }
 
     /// Runs `task` on every input and returns the results in input order.
     fn map<T: Task>(&mut self, task: &T, inputs: &[T::Input]) -> Vec<TaskResult<T::Output>> {
-        self.map_observed(task, inputs, &|| {})
+        self.map_chunked_observed(task, inputs, Chunksize::ONE, &|| {})
     }
 }
 

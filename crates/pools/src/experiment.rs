@@ -9,6 +9,7 @@ use std::time::Duration;
 use nix::sys::resource::{UsageWho, getrusage};
 
 use crate::async_pool::AsyncPool;
+use crate::chunk::Chunksize;
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::gil::{GilThreadPool, HeldInterval};
 use crate::process::{ProcessPool, StartMethod};
@@ -65,32 +66,49 @@ pub fn run<T: Task>(
     inputs: &[T::Input],
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Outcome<T::Output>, PoolError> {
+    run_chunked(config, Chunksize::ONE, short, task, inputs, on_done)
+}
+
+/// [`run`], each worker taking `chunksize` inputs at a time (ignored by the async
+/// pool, whose tasks cross no boundary; see [`Executor::map_chunked`]).
+pub fn run_chunked<T: Task>(
+    config: &PoolConfig,
+    chunksize: Chunksize,
+    short: &str,
+    task: &T,
+    inputs: &[T::Input],
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Outcome<T::Output>, PoolError> {
     let before = Switches::now();
     let started_at = procutil::unix_now();
     let (tasks, held, gil_switches) = match config.kind {
         PoolKind::Process => {
             let mut pool = ProcessPool::new(config.workers, config.start_method)?;
             pool.set_task_timeout(config.task_timeout.map(|t| t.limit));
-            let tasks = pool.map_observed(task, inputs, on_done);
+            let tasks = pool.map_chunked_observed(task, inputs, chunksize, on_done);
             drop(pool); // stop and reap the workers inside the timed region
             (ended_by_timeout(tasks)?, Vec::new(), 0)
         }
         PoolKind::Async => {
             let mut pool = AsyncPool::new(config.workers)?;
             pool.set_task_timeout(config.task_timeout.map(|t| t.limit));
-            let tasks = pool.map_observed(task, inputs, on_done);
+            let tasks = pool.map_chunked_observed(task, inputs, chunksize, on_done);
             drop(pool); // the runtime is built and dropped inside the timed region too
             (ended_by_timeout(tasks)?, Vec::new(), 0)
         }
         PoolKind::Thread => {
             let mut pool = ThreadPool::new(config.workers)?;
             pool.set_task_timeout(config.task_timeout);
-            (pool.map_observed(task, inputs, on_done), Vec::new(), 0)
+            (
+                pool.map_chunked_observed(task, inputs, chunksize, on_done),
+                Vec::new(),
+                0,
+            )
         }
         PoolKind::Gil => {
             let mut pool = GilThreadPool::new(config.workers, config.switch_interval)?;
             pool.set_task_timeout(config.task_timeout);
-            let tasks = pool.map_observed(task, inputs, on_done);
+            let tasks = pool.map_chunked_observed(task, inputs, chunksize, on_done);
             (tasks, pool.held_intervals(), pool.switches())
         }
     };

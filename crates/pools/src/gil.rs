@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::chunk::Chunksize;
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::PoolKind;
 use crate::task::run_one;
@@ -316,10 +317,11 @@ impl Executor for GilThreadPool {
         self.workers
     }
 
-    fn map_observed<T: Task>(
+    fn map_chunked_observed<T: Task>(
         &mut self,
         task: &T,
         inputs: &[T::Input],
+        chunksize: Chunksize,
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<TaskResult<T::Output>> {
         let (gil, held) = (&self.gil, &self.held);
@@ -333,7 +335,7 @@ impl Executor for GilThreadPool {
             |worker, claim| {
                 // Like a new CPython thread, a worker needs the GIL before it runs anything.
                 let mut guard = GilGuard::acquire(gil, worker);
-                let finished = claim_loop(worker, claim, watchdog.as_ref(), |index| {
+                let finished = claim_loop(worker, claim, chunksize, watchdog.as_ref(), |index| {
                     let result = run_one(task, &inputs[index], &mut guard);
                     on_done();
                     result

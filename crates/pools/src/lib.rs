@@ -20,6 +20,8 @@
 //!   the experiment, [`Fibonacci`] (CPU-bound) and [`HttpFetch`] (IO-bound), and how
 //!   every pool runs one task (timed, with a panic caught).
 //! - [`executor`]: the [`Executor`] trait.
+//! - [`chunk`]: [`Chunksize`], how many inputs a worker takes at once, and how
+//!   `auto` sizes chunks from measured task times.
 //! - [`cores`]: `--cpus N`: restrict the program to N CPUs, and record which core ran
 //!   each Fibonacci task, and when (the article's concurrency-vs-parallelism figure).
 //! - [`thread_pool`]: [`ThreadPool`], real parallel threads.
@@ -48,6 +50,7 @@ compile_error!("the pools crate uses fork, prctl and /proc, and runs on Linux on
 
 pub mod async_fetch;
 pub mod async_pool;
+pub mod chunk;
 pub mod cores;
 pub mod executor;
 pub mod experiment;
@@ -63,6 +66,7 @@ pub mod thread_pool;
 pub mod timeout;
 
 pub use async_pool::AsyncPool;
+pub use chunk::Chunksize;
 pub use executor::{Executor, PoolError, TaskResult};
 pub use gil::{DEFAULT_SWITCH_INTERVAL, Gil, GilGuard, GilThreadPool, HeldInterval};
 pub use process::worker::serve_if_worker;

@@ -24,7 +24,8 @@ use pools::experiment::{self, ExperimentRecord, PoolConfig};
 use pools::explain::{self as explanation, RunFacts};
 use pools::output::{self, Experiments, OutDir};
 use pools::{
-    Fibonacci, HttpFetch, NoGil, PoolKind, Registered, StartMethod, Task, TaskRecord, limits,
+    Chunksize, Fibonacci, HttpFetch, NoGil, PoolKind, Registered, StartMethod, Task, TaskRecord,
+    limits,
 };
 use results::layout;
 
@@ -68,6 +69,11 @@ struct Cli {
     /// --repeat, up to that limit].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// How many inputs a worker takes at once, as in Python's map(chunksize=…): a
+    /// whole number from 1 to 100000, or `auto` to size chunks from measured task
+    /// times. Not for --pools async.
+    #[arg(long, value_name = "N|auto", default_value = "1")]
+    chunksize: String,
     /// How the process pool starts its workers: fork, spawn or forkserver.
     #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
     start_method: StartMethod,
@@ -229,6 +235,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.pools.is_empty() {
         bail!("--pools must name at least one of process, thread, gil, async");
     }
+    let chunksize: Chunksize = cli.chunksize.parse().context("--chunksize")?;
+    if cli.pools.contains(&PoolKind::Async) && chunksize != Chunksize::ONE {
+        bail!(
+            "--chunksize applies to the process, thread and gil pools: the async pool \
+             runs every task as its own future, with no boundary to cross"
+        );
+    }
     if cli.serial && fib.is_none() {
         bail!("--serial runs the Fibonacci inputs: use it with --experiment fib or all");
     }
@@ -314,6 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         out: &out,
         switch_interval,
         task_timeout,
+        chunksize,
         records: Vec::new(),
         experiments,
         facts: Vec::new(),
@@ -346,6 +360,8 @@ struct Session<'a> {
     out: &'a OutDir,
     switch_interval: Duration,
     task_timeout: Option<pools::TaskTimeout>,
+    /// How many inputs a worker takes at once.
+    chunksize: Chunksize,
     /// This run's experiments: what the speed-up lines compare.
     records: Vec<ExperimentRecord>,
     /// `experiments.csv`: this run's rows and the earlier ones it keeps.
@@ -388,7 +404,14 @@ impl Session<'_> {
                 task_timeout: self.task_timeout,
             };
             let progress = progress_bar(plan.inputs.len(), &format!("{kind}-{short}"));
-            let outcome = experiment::run(&config, short, task, &plan.inputs, &|| progress.inc(1))?;
+            let outcome = experiment::run_chunked(
+                &config,
+                self.chunksize,
+                short,
+                task,
+                &plan.inputs,
+                &|| progress.inc(1),
+            )?;
             progress.finish_and_clear();
             let record = outcome.record;
             // Process workers are started by a start method, which the line names; the
@@ -400,6 +423,11 @@ impl Session<'_> {
                 ),
                 PoolKind::Thread | PoolKind::Gil => format!("among {} workers", plan.workers),
                 PoolKind::Async => format!("with up to {} in flight on one thread", plan.workers),
+            };
+            let among = match self.chunksize {
+                Chunksize::Fixed(n) if n.get() == 1 => among,
+                Chunksize::Fixed(n) => format!("{among}, in chunks of {n}"),
+                Chunksize::Auto => format!("{among}, in chunks sized from task times"),
             };
             procutil::say_unless_closed!(
                 "Run experiment {kind}: running {} over {} {among} ... {:.3} s",

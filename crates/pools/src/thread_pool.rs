@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::chunk::{Chunksize, Sizer};
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::{PoolKind, TaskError, TaskRecord};
 use crate::task::{NoGil, Task, Timed, run_one};
@@ -51,10 +52,11 @@ impl Executor for ThreadPool {
         self.workers
     }
 
-    fn map_observed<T: Task>(
+    fn map_chunked_observed<T: Task>(
         &mut self,
         task: &T,
         inputs: &[T::Input],
+        chunksize: Chunksize,
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<TaskResult<T::Output>> {
         let watchdog = self
@@ -66,7 +68,7 @@ impl Executor for ThreadPool {
             watchdog.as_ref(),
             |worker, claim| {
                 let mut cx = NoGil;
-                claim_loop(worker, claim, watchdog.as_ref(), |index| {
+                claim_loop(worker, claim, chunksize, watchdog.as_ref(), |index| {
                     let result = run_one(task, &inputs[index], &mut cx);
                     on_done();
                     result
@@ -76,22 +78,24 @@ impl Executor for ThreadPool {
     }
 }
 
-/// Hands out input indices: whichever worker asks first gets the next one.
+/// Hands out input indices: whichever worker asks first gets the next chunk of them.
 ///
 /// One atomic counter is all the "queue" a fixed list of inputs needs. It gives the
-/// same load balance as a shared queue (an idle worker always takes the next input)
-/// at the cost of a single `fetch_add` per task.
+/// same load balance as a shared queue (an idle worker always takes the next inputs)
+/// at the cost of a single `fetch_add` per chunk.
 #[derive(Debug)]
 pub(crate) struct Claim<'a> {
     next: &'a AtomicUsize,
     len: usize,
+    workers: usize,
 }
 
 impl Claim<'_> {
-    /// The next unclaimed index, or `None` when all are taken.
-    pub(crate) fn next(&self) -> Option<usize> {
-        let index = self.next.fetch_add(1, Ordering::Relaxed);
-        (index < self.len).then_some(index)
+    /// The next `size` unclaimed indices (fewer at the end), or `None` when all are
+    /// taken.
+    pub(crate) fn next_chunk(&self, size: usize) -> Option<std::ops::Range<usize>> {
+        let first = self.next.fetch_add(size, Ordering::Relaxed);
+        (first < self.len).then(|| first..(first.saturating_add(size)).min(self.len))
     }
 }
 
@@ -118,7 +122,11 @@ pub(crate) fn run_workers<O: Send>(
     }
 
     let next = AtomicUsize::new(0);
-    let claim = Claim { next: &next, len };
+    let claim = Claim {
+        next: &next,
+        len,
+        workers,
+    };
     let mut refused = None;
     let finished: Vec<Finished<O>> = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(workers);
@@ -169,35 +177,43 @@ pub(crate) fn run_workers<O: Send>(
         .collect()
 }
 
-/// Runs `one(index)` for every index this worker claims and tags each record with
-/// the worker's identity.
+/// Runs `one(index)` for every index this worker claims, a chunk at a time, and
+/// tags each record with the worker's identity.
 pub(crate) fn claim_loop<O>(
     worker: usize,
     claim: &Claim<'_>,
+    chunksize: Chunksize,
     watchdog: Option<&Watchdog>,
     mut one: impl FnMut(usize) -> Result<Timed<O>, TaskError>,
 ) -> Finished<O> {
     let pid = std::process::id() as i32;
     let tid = nix::unistd::gettid().as_raw();
+    let mut sizer = Sizer::new(chunksize, claim.len, claim.workers);
     let mut finished = Vec::new();
-    while let Some(index) = claim.next() {
-        if let Some(watchdog) = watchdog {
-            watchdog.started(worker, index);
+    while let Some(chunk) = claim.next_chunk(sizer.next_size()) {
+        // Each task of the chunk is still timed, watched and recorded on its own.
+        for index in chunk {
+            if let Some(watchdog) = watchdog {
+                watchdog.started(worker, index);
+            }
+            let result = one(index);
+            if let Some(watchdog) = watchdog {
+                watchdog.ended(worker);
+            }
+            if let Ok(t) = &result {
+                sizer.observe(t.end - t.start);
+            }
+            let result = result.map(|t| TaskRecord {
+                index,
+                start: t.start,
+                end: t.end,
+                worker,
+                pid,
+                tid,
+                output: t.value,
+            });
+            finished.push((index, result));
         }
-        let result = one(index);
-        if let Some(watchdog) = watchdog {
-            watchdog.ended(worker);
-        }
-        let result = result.map(|t| TaskRecord {
-            index,
-            start: t.start,
-            end: t.end,
-            worker,
-            pid,
-            tid,
-            output: t.value,
-        });
-        finished.push((index, result));
     }
     finished
 }

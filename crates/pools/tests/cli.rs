@@ -178,11 +178,19 @@ fn get_waits_overlap_in_every_pool() {
 /// Bad input: one `Error:` line, a non-zero exit, no panic, and no files.
 #[test]
 fn bad_input_is_one_clear_line() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--fib-inputs", "42..34"], "the range is empty"),
         (&["--fib-inputs", "x"], "`x` is not a non-negative integer"),
         (&["--fib-inputs", "99"], "n = 99 is too large"),
         (&["--workers", "0"], "--workers must be at least 1"),
+        (
+            &["--chunksize", "0"],
+            "--chunksize: a chunksize is `auto` or a whole",
+        ),
+        (
+            &["--pools", "thread,async", "--chunksize", "auto"],
+            "--chunksize applies to the process, thread and gil pools",
+        ),
         (
             &["--get-inputs", "40000", "--experiment", "get"],
             "over the delay server's limit",

@@ -14,7 +14,9 @@ use common::{Mono, any_overlap};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pools::{Context, Executor, Fibonacci, ProcessPool, Registered, StartMethod, Task, TaskError};
+use pools::{
+    Chunksize, Context, Executor, Fibonacci, ProcessPool, Registered, StartMethod, Task, TaskError,
+};
 use serde::{Deserialize, Serialize};
 
 /// A task that misbehaves on purpose, depending on its input.
@@ -82,7 +84,7 @@ fn registry() -> [Registered; 3] {
 fn main() {
     pools::serve_if_worker(&registry());
     pools::forkserver::start(&registry()).expect("the forkserver starts");
-    let checks: [(&str, fn()); 14] = [
+    let checks: [(&str, fn()); 17] = [
         (
             "fibonacci tasks overlap across processes",
             fibonacci_tasks_overlap,
@@ -135,6 +137,18 @@ fn main() {
         (
             "a batch of short results is not taken for one long task",
             batched_results_do_not_time_out,
+        ),
+        (
+            "chunks keep input order and are sent whole",
+            chunks_keep_input_order_and_are_sent_whole,
+        ),
+        (
+            "a failing task inside a chunk fails alone",
+            a_failing_task_inside_a_chunk_fails_alone,
+        ),
+        (
+            "a worker killed mid-chunk breaks the pool",
+            a_worker_killed_mid_chunk_breaks_the_pool,
         ),
     ];
     for (name, check) in checks {
@@ -519,4 +533,138 @@ fn is_alive_or_zombie(pid: i32) -> bool {
     // Workers are our children, so nobody else can reap them: if /proc still lists
     // the pid, it is our worker (alive or a zombie), not a reused pid.
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The chunksizes the chunk checks run with.
+fn chunksizes() -> Vec<Chunksize> {
+    let mut sizes: Vec<Chunksize> = ["1", "3", "7", "64"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    sizes.push(Chunksize::Auto);
+    sizes
+}
+
+/// Under every start method and chunksize, every result comes back at its input's
+/// index. With a fixed chunksize, a chunk goes to one worker whole: inputs 7k to
+/// 7k+6 share a pid, and ran one after another.
+fn chunks_keep_input_order_and_are_sent_whole() {
+    let inputs: Vec<u32> = (0..300).map(|i| 1 + i * 7 % 20).collect();
+    let expected: Vec<u64> = inputs.iter().map(|&n| fib::fibonacci(n).unwrap()).collect();
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(3, method).unwrap();
+        for chunksize in chunksizes() {
+            let records: Vec<_> = pool
+                .map_chunked(&Fibonacci, &inputs, chunksize)
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|e| panic!("{method} {chunksize}: {e}")))
+                .collect();
+            let indices: Vec<usize> = records.iter().map(|r| r.index).collect();
+            assert_eq!(
+                indices,
+                (0..300).collect::<Vec<_>>(),
+                "{method} {chunksize}"
+            );
+            let values: Vec<u64> = records.iter().map(|r| r.output).collect();
+            assert_eq!(values, expected, "{method} {chunksize}");
+            let Chunksize::Fixed(size) = chunksize else {
+                continue;
+            };
+            for chunk in records.chunks(size.get()) {
+                assert!(
+                    chunk.iter().all(|r| r.pid == chunk[0].pid),
+                    "{method} {chunksize}: the chunk from {} went to several workers",
+                    chunk[0].index
+                );
+                for pair in chunk.windows(2) {
+                    assert!(
+                        pair[0].end <= pair[1].start,
+                        "{method} {chunksize}: {} and {} overlap",
+                        pair[0].index,
+                        pair[1].index
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// An error and a panic in the middle of a chunk fail those two tasks only; the rest
+/// of the chunk, and the next map, succeed.
+fn a_failing_task_inside_a_chunk_fails_alone() {
+    let mut pool = ProcessPool::new(2, StartMethod::Fork).unwrap();
+    let inputs = [
+        Act::Pid,
+        Act::Fail,
+        Act::Pid,
+        Act::Panic,
+        Act::Pid,
+        Act::Pid,
+        Act::Fail,
+    ];
+    for chunksize in chunksizes() {
+        let results = pool.map_chunked(&Misbehave, &inputs, chunksize);
+        for (i, result) in results.iter().enumerate() {
+            match (&inputs[i], result) {
+                (Act::Fail, Err(TaskError::Failed(m))) => assert_eq!(m, "told to fail"),
+                (Act::Panic, Err(TaskError::Failed(m))) => assert!(m.contains("told to panic")),
+                (Act::Pid, Ok(r)) => assert_eq!(r.output, r.pid as u32),
+                (_, other) => panic!("{chunksize}: task {i}: {other:?}"),
+            }
+        }
+    }
+    assert!(pool.map(&Misbehave, &[Act::Pid]).pop().unwrap().is_ok());
+}
+
+/// A worker killed in the middle of a chunk breaks the pool as it does with chunks of
+/// one: the tasks of its chunk fail with an error naming that worker and its pid, the
+/// other workers' chunks keep their results, and every worker is reaped.
+///
+/// Chunks of 3 go out in order, one per worker: worker 1 gets inputs 3 to 5, and
+/// sleeps for an hour on input 3. A task timeout of a minute stands guard.
+fn a_worker_killed_mid_chunk_breaks_the_pool() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const HOUR_MS: u64 = 3_600_000;
+    for method in StartMethod::ALL {
+        let mut pool = ProcessPool::new(3, method).unwrap();
+        pool.set_task_timeout(Some(Duration::from_secs(60)));
+        let pids = pool.pids();
+        let victim = pids[1];
+        let mut inputs: Vec<Act> = (0..9).map(|_| Act::Pid).collect();
+        inputs[3] = Act::Sleep(HOUR_MS);
+        let done = AtomicUsize::new(0);
+        let kill_once_the_others_are_done = || {
+            if done.fetch_add(1, Ordering::SeqCst) + 1 == 6 {
+                kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+            }
+        };
+        let results = pool.map_chunked_observed(
+            &Misbehave,
+            &inputs,
+            "3".parse().unwrap(),
+            &kill_once_the_others_are_done,
+        );
+        for (i, result) in results.iter().enumerate() {
+            if (3..6).contains(&i) {
+                let Err(TaskError::BrokenPool(death)) = result else {
+                    panic!("{method}: task {i}: expected a broken pool, got {result:?}");
+                };
+                assert_eq!((death.worker, death.pid), (1, victim), "{method}: task {i}");
+                assert!(death.how.contains("SIGKILL"), "{method}: {}", death.how);
+            } else {
+                let record = result
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{method}: task {i} lost its result: {e}"));
+                assert_ne!(record.worker, 1, "{method}: task {i} ran on the victim");
+                assert_eq!(record.output, record.pid as u32, "{method}: task {i}");
+            }
+        }
+        for pid in &pids {
+            assert!(
+                !is_alive_or_zombie(*pid),
+                "{method}: worker {pid} is still around"
+            );
+        }
+    }
 }

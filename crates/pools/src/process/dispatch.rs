@@ -4,9 +4,10 @@
 //! [module docs](super) one by one:
 //!
 //! 2. **Send the task.** Every worker is sent the task once, ahead of its inputs.
-//! 3. **Send inputs.** Each worker with room is given the next input ([`top_up`]). What
-//!    does not fit in its task pipe waits in its `out` buffer, and goes when `poll`
-//!    says there is room again ([`flush`]).
+//! 3. **Send inputs.** Each worker with room is given the next chunk of inputs, one
+//!    input unless `chunksize` says more, as one frame ([`top_up`]). What does not fit
+//!    in its task pipe waits in its `out` buffer, and goes when `poll` says there is
+//!    room again ([`flush`]).
 //! 4. **Collect.** One `poll` waits on every worker's result pipe
 //!    ([`ProcessPool::wait`]); [`ProcessPool::collect`] reads what came and files each
 //!    result at its input's index. Then back to step 3, until every input is answered.
@@ -15,9 +16,9 @@
 //! its result pipe closes (it died), it sends a frame that does not decode, or its
 //! task runs past the task timeout ([`ProcessPool::overrun`]).
 //!
-//! Optimisation (skip on a first read): a worker may be given several inputs at once
+//! Optimisation (skip on a first read): a worker may be given several chunks at once
 //! when its tasks are tiny ([`MAX_DEPTH`], [`SHORT_TASK`], [`depth_after`]). On a
-//! first read, take every worker's depth to be 1: one input at a time.
+//! first read, take every worker's depth to be 1: one chunk at a time.
 
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
@@ -30,18 +31,23 @@ use serde::Serialize;
 
 use super::wire::{Frames, FromWorker, Read, ToWorker, encode};
 use super::{ProcessPool, StartMethod};
+use crate::chunk::{Chunksize, Sizer};
 use crate::executor::TaskResult;
 use crate::record::{TaskError, TaskRecord};
 use crate::task::{Task, decoder};
 
-/// Optimisation (skip on a first read): how many tasks a worker may have queued when
-/// its tasks are tiny.
+/// Optimisation (skip on a first read): how many chunks of one input a worker may have
+/// queued when its tasks are tiny.
 ///
 /// A worker whose last task took less than [`SHORT_TASK`] gets up to this many inputs
 /// at once and answers them in one write, which saves system calls and wake-ups. A
 /// worker running long tasks gets one at a time, so that the next input always goes
 /// to whichever worker falls idle first, as with Python's `chunksize=1`.
 const MAX_DEPTH: usize = 16;
+/// Optimisation (skip on a first read): how many chunks of more than one input a
+/// worker of tiny tasks may hold: one to run, and the next, so that it never waits
+/// for the pool between chunks. More would only take work away from the others.
+const MAX_DEPTH_CHUNKED: usize = 2;
 /// Optimisation (skip on a first read): see [`MAX_DEPTH`]. A worker also sends the
 /// result of a task at least this long at once, rather than with the rest of its
 /// batch (which the task timeout relies on).
@@ -67,8 +73,12 @@ pub(super) struct Worker {
     /// one while idle, or when its last result arrived. Its current task started no
     /// earlier than this.
     pub(super) busy_since: Instant,
-    /// How many inputs it may hold at once (see [`MAX_DEPTH`]).
+    /// How many chunks it may hold at once (see [`MAX_DEPTH`]).
     pub(super) depth: usize,
+    /// How many inputs its next chunk holds.
+    pub(super) sizer: Sizer,
+    /// The last index of each chunk it holds, oldest first.
+    pub(super) chunk_ends: VecDeque<usize>,
     /// Whether `waitpid` has collected it.
     pub(super) reaped: bool,
 }
@@ -115,6 +125,7 @@ impl ProcessPool {
         &mut self,
         task: &T,
         inputs: &[T::Input],
+        chunksize: Chunksize,
         results: &mut [Option<TaskResult<T::Output>>],
         on_done: &(dyn Fn() + Sync),
     ) -> Result<(), TaskError> {
@@ -141,9 +152,11 @@ impl ProcessPool {
             fork_decoder: (self.method == StartMethod::Fork).then(|| decoder::<T>() as usize),
             state,
         };
+        let workers = self.workers.len();
         for worker in &mut self.workers {
             encode(&announce, &mut worker.out);
             worker.depth = 1;
+            worker.sizer = Sizer::new(chunksize, inputs.len(), workers);
         }
         let mut next = 0;
         let mut remaining = inputs.len();
@@ -233,7 +246,7 @@ impl ProcessPool {
             Err(e) => return Err(WorkerError::Read(e)),
         }
         let mut done = 0;
-        while let Some(message) = worker.frames.next::<FromWorker>() {
+        while let Some(message) = worker.frames.next::<FromWorker<'_>>() {
             let message = message.map_err(WorkerError::Corrupt)?;
             let at = message.index as usize;
             // Results come back in the order the inputs went out.
@@ -244,13 +257,17 @@ impl ProcessPool {
                 });
             };
             worker.in_flight.pop_front();
-            worker.busy_since = Instant::now();
-            worker.depth = depth_after(message.end - message.start);
+            if worker.chunk_ends.front() == Some(&at) {
+                worker.chunk_ends.pop_front();
+            }
+            let elapsed = message.end - message.start;
+            worker.sizer.observe(elapsed);
+            worker.depth = depth_after(elapsed, worker.sizer.size());
             let output = message
                 .outcome
-                .map_err(TaskError::Failed)
+                .map_err(|text| TaskError::Failed(text.to_owned()))
                 .and_then(|bytes| {
-                    postcard::from_bytes::<T::Output>(&bytes)
+                    postcard::from_bytes::<T::Output>(bytes)
                         .map_err(|e| TaskError::Failed(format!("cannot decode output: {e}")))
                 });
             *slot = Some(output.map(|output| TaskRecord {
@@ -264,6 +281,10 @@ impl ProcessPool {
             }));
             done += 1;
             on_done();
+        }
+        if done > 0 {
+            // Once per read, not per result: a read of tiny tasks holds hundreds.
+            worker.busy_since = Instant::now();
         }
         Ok(done)
     }
@@ -294,9 +315,10 @@ impl ProcessPool {
     }
 }
 
-/// Step 3: gives `worker` the inputs from `next` on, until it holds as many as its
-/// depth allows (one, on a first read). Returns how many inputs could not be
-/// serialised: each of those fails alone, here, and counts as answered.
+/// Step 3: gives `worker` the next chunks of inputs from `next` on, each as one frame,
+/// until it holds as many chunks as its depth allows (one, on a first read). Returns
+/// how many inputs could not be serialised: each of those fails alone, here, and
+/// counts as answered; the chunk it was to be part of ends before it.
 fn top_up<I: Serialize, O>(
     worker: &mut Worker,
     inputs: &[I],
@@ -304,22 +326,50 @@ fn top_up<I: Serialize, O>(
     results: &mut [Option<TaskResult<O>>],
 ) -> usize {
     let mut failed = 0;
-    while worker.in_flight.len() < worker.depth && *next < inputs.len() {
-        match postcard::to_allocvec(&inputs[*next]) {
-            Ok(input) => {
-                let index = *next as u64;
-                encode(&ToWorker::Input { index, input }, &mut worker.out);
-                if worker.in_flight.is_empty() {
-                    worker.busy_since = Instant::now();
+    // Chunks of more than one input: never more than MAX_DEPTH_CHUNKED at once, even
+    // when `auto` grows them within this loop.
+    let room = |w: &Worker| match w.sizer.size() {
+        1 => w.depth,
+        _ => w.depth.min(MAX_DEPTH_CHUNKED),
+    };
+    while worker.chunk_ends.len() < room(worker) && *next < inputs.len() {
+        let size = worker.sizer.next_size();
+        let mut first = *next;
+        let mut chunk = Vec::with_capacity(size.min(inputs.len() - first));
+        while chunk.len() < size && *next < inputs.len() {
+            match postcard::to_allocvec(&inputs[*next]) {
+                Ok(input) => chunk.push(input),
+                Err(e) => {
+                    results[*next] =
+                        Some(Err(TaskError::Failed(format!("cannot send input: {e}"))));
+                    failed += 1;
+                    *next += 1;
+                    if chunk.is_empty() {
+                        first = *next;
+                        continue;
+                    }
+                    break;
                 }
-                worker.in_flight.push_back(*next);
             }
-            Err(e) => {
-                results[*next] = Some(Err(TaskError::Failed(format!("cannot send input: {e}"))));
-                failed += 1;
-            }
+            *next += 1;
         }
-        *next += 1;
+        if chunk.is_empty() {
+            continue; // every input left failed to serialise
+        }
+        let last = first + chunk.len() - 1;
+        if worker.in_flight.is_empty() {
+            worker.busy_since = Instant::now();
+        }
+        worker.in_flight.extend(first..=last);
+        worker.chunk_ends.push_back(last);
+        let first = first as u64;
+        encode(
+            &ToWorker::Chunk {
+                first,
+                inputs: chunk,
+            },
+            &mut worker.out,
+        );
     }
     failed
 }
@@ -343,10 +393,15 @@ fn flush(worker: &mut Worker) -> Result<(), WorkerError> {
     Ok(())
 }
 
-/// Optimisation (skip on a first read): how many inputs a worker may hold after a
-/// task that took `elapsed` seconds. Many after a tiny task, so that one write and
-/// one wake-up serve a batch; one after a long task, so that the next input goes to
-/// whichever worker falls idle first.
-fn depth_after(elapsed: f64) -> usize {
-    if elapsed < SHORT_TASK { MAX_DEPTH } else { 1 }
+/// Optimisation (skip on a first read): how many chunks a worker may hold after a
+/// task that took `elapsed` seconds, when its next chunk holds `size` inputs. Many
+/// chunks of one after a tiny task, so that one write and one wake-up serve a batch;
+/// two larger chunks, one to run and one to start next; one after a long task, so
+/// that the next input goes to whichever worker falls idle first.
+fn depth_after(elapsed: f64, size: usize) -> usize {
+    match (elapsed < SHORT_TASK, size) {
+        (false, _) => 1,
+        (true, 1) => MAX_DEPTH,
+        (true, _) => MAX_DEPTH_CHUNKED,
+    }
 }

@@ -16,8 +16,9 @@
 //! 2. **Send the task.** `map` sends each worker the task, serialised, and its name
 //!    (`dispatch.rs`: `ProcessPool::dispatch`). The worker rebuilds it (`worker.rs`:
 //!    `serve`, `find_decoder`).
-//! 3. **Send inputs.** Each idle worker gets the next input (`dispatch.rs`: `top_up`,
-//!    `flush`); the worker runs it (`worker.rs`: `serve`).
+//! 3. **Send inputs.** Each idle worker gets the next input, or the next chunk of
+//!    `chunksize` inputs as one frame (`dispatch.rs`: `top_up`, `flush`); the worker
+//!    runs them one by one (`worker.rs`: `serve`).
 //! 4. **Collect.** One `poll` waits on every result pipe (`dispatch.rs`:
 //!    `ProcessPool::wait`), and each result is filed at its input's index
 //!    (`ProcessPool::collect`).
@@ -108,6 +109,7 @@ use std::time::Duration;
 use self::dispatch::Worker;
 pub use self::forkserver::ForkserverError;
 pub use self::start::StartError;
+use crate::chunk::Chunksize;
 use crate::executor::{Executor, PoolError, TaskResult};
 use crate::record::{PoolKind, TaskError};
 use crate::task::Task;
@@ -184,16 +186,17 @@ impl Executor for ProcessPool {
         self.workers.len()
     }
 
-    fn map_observed<T: Task>(
+    fn map_chunked_observed<T: Task>(
         &mut self,
         task: &T,
         inputs: &[T::Input],
+        chunksize: Chunksize,
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<TaskResult<T::Output>> {
         let mut results: Vec<Option<TaskResult<T::Output>>> =
             (0..inputs.len()).map(|_| None).collect();
         // Steps 2 to 5 (`dispatch.rs`).
-        if let Err(broken) = self.dispatch(task, inputs, &mut results, on_done) {
+        if let Err(broken) = self.dispatch(task, inputs, chunksize, &mut results, on_done) {
             for slot in results.iter_mut().filter(|s| s.is_none()) {
                 *slot = Some(Err(broken.clone()));
             }

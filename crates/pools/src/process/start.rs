@@ -6,6 +6,7 @@
 //! The worker's side is in `worker.rs` (`worker_main`, `serve_if_worker`) and in
 //! `sys.rs` (`install_worker_fds`), which moves its ends to descriptors 3 and 4.
 
+use crate::chunk::{Chunksize, Sizer};
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -115,6 +116,8 @@ impl Pipes {
             in_flight: VecDeque::new(),
             busy_since: Instant::now(),
             depth: 1,
+            sizer: Sizer::new(Chunksize::ONE, 0, 1),
+            chunk_ends: VecDeque::new(),
             reaped: false,
         })
     }

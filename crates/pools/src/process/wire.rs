@@ -24,18 +24,23 @@ pub(crate) enum ToWorker {
         /// The task value, postcard-encoded.
         state: Vec<u8>,
     },
-    /// Run the current task on this input.
-    Input {
-        /// The input's position in the `map` call.
-        index: u64,
-        /// The input, postcard-encoded.
-        input: Vec<u8>,
+    /// Run the current task on each of these inputs, in order: one chunk.
+    Chunk {
+        /// The first input's position in the `map` call; the others follow it.
+        first: u64,
+        /// The inputs, each postcard-encoded.
+        inputs: Vec<Vec<u8>>,
     },
 }
 
-/// From a worker to the pool.
+/// From a worker to the pool: the result of one task.
+///
+/// It borrows its bytes: the worker encodes it from buffers it reuses, and the pool
+/// decodes it in place in its read buffer ([`Frames::next`]). With tiny tasks a
+/// result crosses for every task, even in chunks, and an allocation on each side for
+/// every one of them was a large part of what a task cost.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct FromWorker {
+pub(crate) struct FromWorker<'a> {
     /// The input's position in the `map` call.
     pub index: u64,
     /// When the worker started the task, in Unix seconds.
@@ -45,7 +50,8 @@ pub(crate) struct FromWorker {
     /// The worker's kernel thread id.
     pub tid: i32,
     /// The encoded output, or the error message.
-    pub outcome: Result<Vec<u8>, String>,
+    #[serde(borrow)]
+    pub outcome: Result<&'a [u8], &'a str>,
 }
 
 /// Appends one framed message to `buf`.
@@ -128,10 +134,9 @@ impl Frames {
     }
 
     /// Decodes the next whole message, if one has arrived. A frame whose body is not
-    /// a valid `M` is an error that keeps postcard's reason.
-    pub(crate) fn next<M: for<'de> Deserialize<'de>>(
-        &mut self,
-    ) -> Option<Result<M, postcard::Error>> {
+    /// a valid `M` is an error that keeps postcard's reason. The message may borrow
+    /// from the buffer until the next call.
+    pub(crate) fn next<'s, M: Deserialize<'s>>(&'s mut self) -> Option<Result<M, postcard::Error>> {
         let rest = &self.buf[self.pos..self.end];
         let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
         let body = rest.get(4..4 + len)?;
@@ -149,9 +154,9 @@ mod tests {
         let mut wire = Vec::new();
         for index in 0..3 {
             encode(
-                &ToWorker::Input {
-                    index,
-                    input: vec![index as u8; 5],
+                &ToWorker::Chunk {
+                    first: index,
+                    inputs: vec![vec![index as u8; 5]],
                 },
                 &mut wire,
             );
@@ -165,7 +170,7 @@ mod tests {
             frames.filled(1, 1);
             while let Some(message) = frames.next::<ToWorker>() {
                 match message.unwrap() {
-                    ToWorker::Input { index, input } => seen.push((index, input)),
+                    ToWorker::Chunk { first, inputs } => seen.push((first, inputs[0].clone())),
                     other => panic!("unexpected {other:?}"),
                 }
             }
@@ -182,8 +187,14 @@ mod tests {
     fn messages_survive_reads_of_any_size() {
         let mut wire = Vec::new();
         for index in 0..50 {
-            let input = vec![index as u8; index as usize % 9];
-            encode(&ToWorker::Input { index, input }, &mut wire);
+            let inputs = vec![vec![index as u8; index as usize % 9]; index as usize % 3];
+            encode(
+                &ToWorker::Chunk {
+                    first: index,
+                    inputs,
+                },
+                &mut wire,
+            );
         }
         for chunk in 1..=wire.len() {
             let mut frames = Frames::default();
@@ -195,7 +206,7 @@ mod tests {
                 frames.filled(spare_len, bytes.len());
                 while let Some(message) = frames.next::<ToWorker>() {
                     match message.unwrap() {
-                        ToWorker::Input { index, .. } => seen.push(index),
+                        ToWorker::Chunk { first, .. } => seen.push(first),
                         other => panic!("unexpected {other:?}"),
                     }
                 }

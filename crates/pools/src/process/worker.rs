@@ -9,9 +9,10 @@
 //!
 //! Optimisation (skip on a first read): a worker handles every message that one
 //! `read` delivered before it writes the results back in one `write`: when tasks are
-//! tiny, this batching halves the number of system calls. The result of a task that
-//! took half a millisecond or more goes out at once, so that the pool hears of every
-//! long task as it ends (the task timeout relies on it). `SHORT_TASK`, that half
+//! tiny, this batching halves the number of system calls. Results that have waited
+//! half a millisecond or more go out at once, so that the pool hears of every long
+//! task as it ends, and of a long chunk every half millisecond (the task timeout
+//! relies on it). `SHORT_TASK`, that half
 //! millisecond, is defined beside the pool's side of the batching, in `dispatch.rs`.
 
 use std::os::fd::{BorrowedFd, RawFd};
@@ -192,6 +193,8 @@ fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
     let mut task: Option<Box<dyn ErasedTask>> = None;
     let mut out = Vec::new();
     let mut output = Vec::new();
+    // When the task of the oldest result in `out` started.
+    let mut unsent_since = 0.0;
     loop {
         match frames.read_from(tasks).map_err(ServeError::ReadTasks)? {
             Read::EndOfFile => return Ok(()), // Step 6: the pool is done with us
@@ -210,36 +213,45 @@ fn serve(lookup: Lookup<'_>) -> Result<(), ServeError> {
                         decode(&state).map_err(|source| ServeError::DecodeTask { name, source })?;
                     task = Some(decoded);
                 }
-                // Step 3: run one input; a panic fails that task only.
-                ToWorker::Input { index, input } => {
+                // Step 3: run each input of the chunk; a panic fails that task only.
+                ToWorker::Chunk { first, inputs } => {
                     let task = task.as_deref().ok_or(ServeError::InputBeforeTask)?;
-                    output.clear();
-                    let start = procutil::unix_now();
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        task.run_encoded(&input, &mut output)
-                            .map_err(|failure| failure.to_string())
-                    }))
-                    .unwrap_or_else(|panic| Err(panic_message(&*panic)));
-                    let end = procutil::unix_now();
-                    let outcome = outcome.map(|()| std::mem::take(&mut output));
-                    // Step 4: the result goes back with its index and its times.
-                    encode(
-                        &FromWorker {
-                            index,
-                            start,
-                            end,
-                            tid,
-                            outcome,
-                        },
-                        &mut out,
-                    );
-                    // Optimisation (skip on a first read): only tiny tasks wait to be
-                    // sent with the rest of their batch. The pool then never mistakes
-                    // a batch of tasks for one long one (the task timeout counts from
-                    // the last result it saw).
-                    if end - start >= SHORT_TASK {
-                        write_all(results, &out).map_err(ServeError::WriteResults)?;
-                        out.clear();
+                    for (index, input) in (first..).zip(&inputs) {
+                        output.clear();
+                        let start = procutil::unix_now();
+                        if out.is_empty() {
+                            unsent_since = start;
+                        }
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                task.run_encoded(input, &mut output)
+                                    .map_err(|failure| failure.to_string())
+                            }))
+                            .unwrap_or_else(|panic| Err(panic_message(&*panic)));
+                        let end = procutil::unix_now();
+                        // Step 4: the result goes back with its index and its times.
+                        encode(
+                            &FromWorker {
+                                index,
+                                start,
+                                end,
+                                tid,
+                                outcome: match &outcome {
+                                    Ok(()) => Ok(&output),
+                                    Err(message) => Err(message),
+                                },
+                            },
+                            &mut out,
+                        );
+                        // Optimisation (skip on a first read): results wait to be sent
+                        // together only while they are young. The pool then hears
+                        // from a busy worker at least every SHORT_TASK, and never
+                        // mistakes a batch of tasks for one long one (the task
+                        // timeout counts from the last result it saw).
+                        if end - unsent_since >= SHORT_TASK {
+                            write_all(results, &out).map_err(ServeError::WriteResults)?;
+                            out.clear();
+                        }
                     }
                 }
             }

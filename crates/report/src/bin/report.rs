@@ -87,6 +87,12 @@ struct Cli {
     /// cpython-vs-rust-async.png too: the async GETs of both, on one thread each.
     #[arg(long, value_name = "DIR")]
     beside: Option<PathBuf>,
+
+    /// Draw only throughput-vs-chunksize.png into --out, from the runs that
+    /// `scripts/bench.sh --chunk-only` writes (results/bench-raw/chunk-runs.csv);
+    /// --in is not read.
+    #[arg(long, value_name = "FILE")]
+    chunks: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -137,6 +143,14 @@ fn beside_plan(
 fn run(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
     procutil::interrupt::exit_on_interrupt("interrupted: no file was left half-written");
+    if let Some(runs) = &cli.chunks {
+        std::fs::create_dir_all(&cli.out)
+            .with_context(|| format!("cannot create output folder {}", cli.out.display()))?;
+        let line = report::chart::chunks::draw_file(runs, &cli.out)
+            .with_context(|| format!("--chunks {}", runs.display()))?;
+        procutil::say_unless_closed!("{line}")?;
+        return Ok(());
+    }
     // Read and check everything before writing anything: a bad row must not leave
     // a half-updated set of figures behind.
     if let Some(lines) = report::isolation::draw_folder(&cli.input, &cli.out)? {

@@ -23,6 +23,7 @@
 pub mod barrier;
 pub mod beside;
 pub mod beside_async;
+pub mod chunks;
 pub mod cores;
 pub mod gantt;
 pub mod gil;
