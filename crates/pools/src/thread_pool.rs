@@ -8,6 +8,9 @@
 //! pool whose threads outlive each call would have to erase those borrows' lifetimes
 //! with `unsafe`, which is what rayon does.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::chunk::{Chunksize, Sizer};
@@ -93,14 +96,32 @@ pub(crate) struct Claim<'a> {
 impl Claim<'_> {
     /// The next `size` unclaimed indices (fewer at the end), or `None` when all are
     /// taken.
-    pub(crate) fn next_chunk(&self, size: usize) -> Option<std::ops::Range<usize>> {
+    pub(crate) fn next_chunk(&self, size: usize) -> Option<Range<usize>> {
         let first = self.next.fetch_add(size, Ordering::Relaxed);
         (first < self.len).then(|| first..(first.saturating_add(size)).min(self.len))
     }
 }
 
-/// What one worker thread produced: `(index, result)` pairs.
-pub(crate) type Finished<O> = Vec<(usize, TaskResult<O>)>;
+/// What one worker thread produced: the chunks of inputs it claimed, in the order it
+/// claimed them, and their results, one after another in the same order.
+///
+/// Keeping the chunks rather than an index per result lets [`run_workers`] put the
+/// results back in input order by moving whole chunks: a worker that claimed
+/// `10..20` and then `30..40` holds twenty results, and two ranges say where they go.
+#[derive(Debug)]
+pub(crate) struct Finished<O> {
+    chunks: Vec<Range<usize>>,
+    results: Vec<TaskResult<O>>,
+}
+
+impl<O> Default for Finished<O> {
+    fn default() -> Self {
+        Finished {
+            chunks: Vec::new(),
+            results: Vec::new(),
+        }
+    }
+}
 
 /// Starts `workers` scoped threads running `body(worker, claim)` and gathers their
 /// results into input order. With a `watchdog`, the calling thread watches the
@@ -167,14 +188,42 @@ pub(crate) fn run_workers<O: Send>(
             .collect()
     });
     let missing = refused.unwrap_or_else(|| "worker thread died".into());
-    let mut slots: Vec<Option<TaskResult<O>>> = (0..len).map(|_| None).collect();
-    for (index, result) in finished.into_iter().flatten() {
-        slots[index] = Some(result);
-    }
-    slots
+    in_input_order(len, finished, &missing)
+}
+
+/// Merges the workers' chunks back into input order. Each worker's chunks ascend and
+/// no two chunks overlap, so the chunk that comes next is always at the head of some
+/// worker's list: a heap keyed by each head's first index finds it. Whole chunks are
+/// moved, so this serial step costs one move per result, and nothing per worker
+/// beyond the heap. Inputs that no worker reports (a worker that died, or one the OS
+/// refused to start) fail with `missing`.
+fn in_input_order<O>(len: usize, finished: Vec<Finished<O>>, missing: &str) -> Vec<TaskResult<O>> {
+    let mut workers: Vec<_> = finished
         .into_iter()
-        .map(|slot| slot.unwrap_or_else(|| Err(TaskError::Failed(missing.clone()))))
-        .collect()
+        .map(|f| (f.chunks.into_iter(), f.results.into_iter()))
+        .collect();
+    let mut heads = BinaryHeap::new();
+    for (worker, (chunks, _)) in workers.iter_mut().enumerate() {
+        if let Some(chunk) = chunks.next() {
+            heads.push(Reverse((chunk.start, chunk.end, worker)));
+        }
+    }
+    let mut ordered = Vec::with_capacity(len);
+    let fill_missing = |ordered: &mut Vec<TaskResult<O>>, up_to: usize| {
+        while ordered.len() < up_to {
+            ordered.push(Err(TaskError::Failed(missing.to_owned())));
+        }
+    };
+    while let Some(Reverse((start, end, worker))) = heads.pop() {
+        fill_missing(&mut ordered, start);
+        let (chunks, results) = &mut workers[worker];
+        ordered.extend(results.by_ref().take(end - start));
+        if let Some(chunk) = chunks.next() {
+            heads.push(Reverse((chunk.start, chunk.end, worker)));
+        }
+    }
+    fill_missing(&mut ordered, len);
+    ordered
 }
 
 /// Runs `one(index)` for every index this worker claims, a chunk at a time, and
@@ -189,8 +238,9 @@ pub(crate) fn claim_loop<O>(
     let pid = std::process::id() as i32;
     let tid = nix::unistd::gettid().as_raw();
     let mut sizer = Sizer::new(chunksize, claim.len, claim.workers);
-    let mut finished = Vec::new();
+    let mut finished = Finished::default();
     while let Some(chunk) = claim.next_chunk(sizer.next_size()) {
+        finished.chunks.push(chunk.clone());
         // Each task of the chunk is still timed, watched and recorded on its own.
         for index in chunk {
             if let Some(watchdog) = watchdog {
@@ -212,8 +262,68 @@ pub(crate) fn claim_loop<O>(
                 tid,
                 output: t.value,
             });
-            finished.push((index, result));
+            finished.results.push(result);
         }
     }
     finished
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker's report of the chunks it claimed, each result carrying its index.
+    fn worker(chunks: &[Range<usize>]) -> Finished<usize> {
+        Finished {
+            chunks: chunks.to_vec(),
+            results: chunks
+                .iter()
+                .flat_map(|c| c.clone())
+                .map(|index| {
+                    Ok(TaskRecord {
+                        index,
+                        start: 0.0,
+                        end: 0.0,
+                        worker: 0,
+                        pid: 0,
+                        tid: 0,
+                        output: index,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// What `in_input_order` made of the reports: each index's output, or `None`
+    /// where it failed.
+    fn merged(len: usize, reports: Vec<Finished<usize>>) -> Vec<Option<usize>> {
+        in_input_order(len, reports, "gone")
+            .into_iter()
+            .map(|r| r.ok().map(|r| r.output))
+            .collect()
+    }
+
+    #[test]
+    fn interleaved_chunks_of_any_size_come_back_in_input_order() {
+        let reports = vec![
+            worker(&[0..3, 8..9]),
+            worker(&[3..4, 9..12]),
+            worker(&[4..7, 7..8]),
+        ];
+        let expected: Vec<_> = (0..12).map(Some).collect();
+        assert_eq!(merged(12, reports), expected);
+    }
+
+    #[test]
+    fn inputs_no_worker_reports_fail_and_keep_their_place() {
+        // The second worker died: its chunks 2..4 and 6..7 are lost, and so is the tail
+        // it would have claimed next.
+        let reports = vec![worker(&[0..2, 4..6]), Finished::default()];
+        assert_eq!(
+            merged(8, reports),
+            [Some(0), Some(1), None, None, Some(4), Some(5), None, None]
+        );
+        let failed = in_input_order::<usize>(1, vec![Finished::default()], "gone");
+        assert!(matches!(&failed[0], Err(TaskError::Failed(why)) if why == "gone"));
+    }
 }
