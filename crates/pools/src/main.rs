@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use pools::cores::{self, CoreSampledFibonacci};
 use pools::experiment::{self, ExperimentRecord, PoolConfig};
@@ -74,15 +75,17 @@ struct Cli {
     /// times. Not for --pools async.
     #[arg(long, value_name = "N|auto", default_value = "1")]
     chunksize: String,
-    /// How the process pool starts its workers: fork, spawn or forkserver.
+    /// How the process pool starts its workers: fork, spawn or forkserver (refused
+    /// without the process pool in --pools).
     #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
     start_method: StartMethod,
     /// The simulated GIL's switch interval, in milliseconds (CPython's default is 5),
-    /// from 0.001 (1 µs) to 1000.
+    /// from 0.001 (1 µs) to 1000 (refused without the gil pool in --pools).
     #[arg(long, value_name = "MS", default_value_t = 5.0)]
     switch_interval_ms: f64,
     /// Fetch from this URL template instead of the built-in delay server; `{ms}` is
-    /// replaced by the wait, e.g. http://127.0.0.1:8080/200?sleep={ms}
+    /// replaced by the wait, e.g. http://127.0.0.1:8080/200?sleep={ms} (refused with
+    /// --experiment fib, which makes no GETs).
     #[arg(long, value_name = "TEMPLATE")]
     url: Option<String>,
     /// Where to write the CSV files. One run at a time: a second run into the same
@@ -149,7 +152,14 @@ fn registry() -> [Registered; 3] {
 fn main() -> ExitCode {
     // First of all: if this process was started as a spawn worker, serve and exit.
     pools::serve_if_worker(&registry());
-    procutil::stdout::exit_code(run(Cli::parse()))
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let typed = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let given = Given {
+        start_method: typed("start_method"),
+        switch_interval: typed("switch_interval_ms"),
+    };
+    procutil::stdout::exit_code(run(cli, given))
 }
 
 /// `--task-timeout` under the thread pools: the thread running the task cannot be
@@ -168,6 +178,13 @@ fn exit_on_stuck_thread(timed_out: &pools::TimedOut) -> ! {
 
 /// The `--out` folder, if this run made it: see [`exit_on_stuck_thread`].
 static MADE_OUT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Which flags with a default the user typed: a flag that no chosen pool uses is
+/// refused, rather than ignored without a word.
+struct Given {
+    start_method: bool,
+    switch_interval: bool,
+}
 
 /// Validated settings for one experiment.
 struct Plan<I> {
@@ -194,7 +211,7 @@ fn plan<I: Clone>(cli: &Cli, flag: &str, values: Vec<I>) -> anyhow::Result<Plan<
     Ok(Plan { inputs, workers })
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli, given: Given) -> anyhow::Result<()> {
     // First, while this process is still single-threaded: the mask set here on the
     // main thread is inherited by everything started below (the forkserver, the
     // delay server, every worker thread and process), so the whole program runs on
@@ -235,6 +252,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.pools.is_empty() {
         bail!("--pools must name at least one of process, thread, gil, async");
     }
+    let repeated = (1..cli.pools.len()).find(|&i| cli.pools[..i].contains(&cli.pools[i]));
+    if let Some(twice) = repeated.map(|i| cli.pools[i]) {
+        bail!("--pools names {twice} twice: each pool runs once per experiment");
+    }
+    if given.start_method && !cli.pools.contains(&PoolKind::Process) {
+        bail!("--start-method applies to the process pool: add process to --pools");
+    }
+    if cli.url.is_some() && get.is_none() {
+        bail!("--url serves the GET tasks: use it with --experiment get or all");
+    }
     let chunksize: Chunksize = cli.chunksize.parse().context("--chunksize")?;
     if cli.pools.contains(&PoolKind::Async) && chunksize != Chunksize::ONE {
         bail!(
@@ -251,6 +278,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
              {MAX_SWITCH_INTERVAL_MS}, not {:?}",
             cli.switch_interval_ms
         );
+    }
+    if given.switch_interval && !cli.pools.contains(&PoolKind::Gil) {
+        bail!("--switch-interval-ms applies to the gil pool: add gil to --pools");
     }
     let switch_interval = Duration::from_secs_f64(cli.switch_interval_ms / 1000.0);
     let task_timeout = match &cli.task_timeout {

@@ -178,8 +178,26 @@ fn get_waits_overlap_in_every_pool() {
 /// Bad input: one `Error:` line, a non-zero exit, no panic, and no files.
 #[test]
 fn bad_input_is_one_clear_line() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 13] = [
         (&["--fib-inputs", "42..34"], "the range is empty"),
+        // A flag that none of the chosen pools or experiments uses is refused, not
+        // ignored without a word.
+        (
+            &["--pools", "thread,async", "--start-method", "spawn"],
+            "--start-method applies to the process pool",
+        ),
+        (
+            &["--pools", "process,thread", "--switch-interval-ms", "1"],
+            "--switch-interval-ms applies to the gil pool",
+        ),
+        (
+            &["--experiment", "fib", "--url", "http://127.0.0.1:1/{ms}"],
+            "--url serves the GET tasks",
+        ),
+        (
+            &["--pools", "async,thread,async"],
+            "--pools names async twice",
+        ),
         (&["--fib-inputs", "x"], "`x` is not a non-negative integer"),
         (&["--fib-inputs", "99"], "n = 99 is too large"),
         (&["--workers", "0"], "--workers must be at least 1"),
