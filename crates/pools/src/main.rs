@@ -158,6 +158,9 @@ fn main() -> ExitCode {
     let given = Given {
         start_method: typed("start_method"),
         switch_interval: typed("switch_interval_ms"),
+        chunksize: typed("chunksize"),
+        fib_inputs: typed("fib_inputs"),
+        get_inputs: typed("get_inputs"),
     };
     procutil::stdout::exit_code(run(cli, given))
 }
@@ -184,6 +187,9 @@ static MADE_OUT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::
 struct Given {
     start_method: bool,
     switch_interval: bool,
+    chunksize: bool,
+    fib_inputs: bool,
+    get_inputs: bool,
 }
 
 /// Validated settings for one experiment.
@@ -226,6 +232,15 @@ fn run(cli: Cli, given: Given) -> anyhow::Result<()> {
         }
         limits::check_workers(workers)?;
     }
+    // Inputs of an experiment that does not run would be ignored without a word.
+    if given.fib_inputs && cli.experiment == Which::Get {
+        bail!(
+            "--fib-inputs are for the Fibonacci experiment: use them with --experiment fib or all"
+        );
+    }
+    if given.get_inputs && cli.experiment == Which::Fib {
+        bail!("--get-inputs are for the GET experiment: use them with --experiment get or all");
+    }
     let fib = if cli.experiment != Which::Get {
         let values = pools::spec::parse(&cli.fib_inputs).context("--fib-inputs")?;
         let values = values
@@ -254,7 +269,7 @@ fn run(cli: Cli, given: Given) -> anyhow::Result<()> {
     }
     let repeated = (1..cli.pools.len()).find(|&i| cli.pools[..i].contains(&cli.pools[i]));
     if let Some(twice) = repeated.map(|i| cli.pools[i]) {
-        bail!("--pools names {twice} twice: each pool runs once per experiment");
+        bail!("--pools names {twice} twice: name each pool once, as each runs once per experiment");
     }
     if given.start_method && !cli.pools.contains(&PoolKind::Process) {
         bail!("--start-method applies to the process pool: add process to --pools");
@@ -263,7 +278,7 @@ fn run(cli: Cli, given: Given) -> anyhow::Result<()> {
         bail!("--url serves the GET tasks: use it with --experiment get or all");
     }
     let chunksize: Chunksize = cli.chunksize.parse().context("--chunksize")?;
-    if cli.pools.contains(&PoolKind::Async) && chunksize != Chunksize::ONE {
+    if cli.pools.contains(&PoolKind::Async) && (given.chunksize || chunksize != Chunksize::ONE) {
         bail!(
             "--chunksize applies to the process, thread and gil pools: the async pool \
              runs every task as its own future, with no boundary to cross"

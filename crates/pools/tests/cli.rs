@@ -178,7 +178,7 @@ fn get_waits_overlap_in_every_pool() {
 /// Bad input: one `Error:` line, a non-zero exit, no panic, and no files.
 #[test]
 fn bad_input_is_one_clear_line() {
-    let cases: [(&[&str], &str); 13] = [
+    let cases: [(&[&str], &str); 16] = [
         (&["--fib-inputs", "42..34"], "the range is empty"),
         // A flag that none of the chosen pools or experiments uses is refused, not
         // ignored without a word.
@@ -197,6 +197,18 @@ fn bad_input_is_one_clear_line() {
         (
             &["--pools", "async,thread,async"],
             "--pools names async twice",
+        ),
+        (
+            &["--experiment", "fib", "--get-inputs", "100"],
+            "--get-inputs are for the GET experiment",
+        ),
+        (
+            &["--experiment", "get", "--fib-inputs", "20"],
+            "--fib-inputs are for the Fibonacci experiment",
+        ),
+        (
+            &["--pools", "async", "--chunksize", "1"],
+            "--chunksize applies to the process, thread and gil pools",
         ),
         (&["--fib-inputs", "x"], "`x` is not a non-negative integer"),
         (&["--fib-inputs", "99"], "n = 99 is too large"),
