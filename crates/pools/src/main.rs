@@ -278,7 +278,8 @@ fn run(cli: Cli, given: Given) -> anyhow::Result<()> {
         bail!("--url serves the GET tasks: use it with --experiment get or all");
     }
     let chunksize: Chunksize = cli.chunksize.parse().context("--chunksize")?;
-    if cli.pools.contains(&PoolKind::Async) && (given.chunksize || chunksize != Chunksize::ONE) {
+    // Any value but the default 1 was typed, so `given` covers every case.
+    if cli.pools.contains(&PoolKind::Async) && given.chunksize {
         bail!(
             "--chunksize applies to the process, thread and gil pools: the async pool \
              runs every task as its own future, with no boundary to cross"
